@@ -1,0 +1,14 @@
+#pragma once
+// The autograd layer: tensors, ops, the engine, grad modes.
+
+#include "dtype.hpp"
+#include "engine.hpp"
+#include "error.hpp"
+#include "format.hpp"
+#include "gradcheck.hpp"
+#include "grad_mode.hpp"
+#include "node.hpp"
+#include "ops.hpp"
+#include "random.hpp"
+#include "shape.hpp"
+#include "tensor.hpp"

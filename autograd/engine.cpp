@@ -1,0 +1,243 @@
+#include "engine.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <unordered_map>
+
+#include "detail/record.hpp"
+#include "detail/tensor_impl.hpp"
+#include "grad_mode.hpp"
+#include "node.hpp"
+#include "ops.hpp"
+
+namespace xgrad::autograd {
+namespace {
+
+// Note [engine]
+// 1. Collect every node reachable from the roots with an explicit-stack DFS and record its
+//    post-order. The reverse post-order is a topological order: a node comes before every node its
+//    gradients flow into, so when a node runs, all gradient contributions to it have been summed.
+// 2. Walk that order once: run hooks, apply the node, check and route its input gradients into the
+//    buffers of the nodes behind its edges, free saved tensors unless retain_graph.
+// No recursion anywhere: a 1,000,000-node chain needs one vector of pointers.
+std::atomic<std::uint64_t> g_epoch{0};
+
+struct Target {  // an input of autograd::grad: the edge its gradient arrives on
+  Node* node;
+  std::uint32_t input_nr;
+};
+
+std::vector<Node*> topological_order(const std::vector<Node*>& roots, std::uint64_t epoch) {
+  std::vector<Node*> post;
+  std::vector<std::pair<Node*, std::size_t>> stack;
+  for (Node* r : roots) {
+    if (r->epoch_ == epoch) continue;
+    r->epoch_ = epoch;
+    stack.emplace_back(r, 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->next_edges_.size()) {
+        Node* child = node->next_edges_[next++].node.get();
+        if (child != nullptr && child->epoch_ != epoch) {
+          child->epoch_ = epoch;
+          stack.emplace_back(child, 0);
+        }
+      } else {
+        post.push_back(node);
+        stack.pop_back();
+      }
+    }
+  }
+  return post;
+}
+
+void accumulate_into(Tensor& slot, Tensor&& g, bool create_graph) {
+  if (!slot.defined()) {
+    slot = std::move(g);
+  } else if (!create_graph && slot.impl().use_count() == 1 && slot.impl()->storage.use_count() == 1 &&
+             slot.is_contiguous() && slot.shape() == g.shape()) {
+    slot.add_(g);
+  } else {
+    slot = add(slot, g);
+  }
+}
+
+bool all_finite(const Tensor& t) {
+  return dispatch_dtype(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (T v : t.to_vector<T>())
+      if (!std::isfinite(v)) return false;
+    return true;
+  });
+}
+
+// Makes `g` fit the output it is meant for: same dtype, and the same shape (summing broadcast
+// dimensions when g is an expansion of it, like PyTorch's validate_outputs).
+Tensor validate(Tensor g, const Node& producer, std::size_t input_index, const OutputMeta& meta) {
+  if (g.dtype() != meta.dtype)
+    throw GraphError(fmt::format("{}: returned a gradient of dtype {} for input {}, expected {}", producer.name(),
+                                 dtype_name(g.dtype()), input_index, dtype_name(meta.dtype)));
+  if (g.shape() == meta.shape) return g;
+  bool expandable = g.dim() >= static_cast<std::int64_t>(meta.shape.size());
+  for (std::size_t i = 0; expandable && i < meta.shape.size(); ++i) {
+    const auto gd = g.shape()[g.shape().size() - meta.shape.size() + i];
+    expandable = meta.shape[i] == gd || meta.shape[i] == 1;
+  }
+  if (!expandable)
+    throw GraphError(fmt::format("{}: returned a gradient of shape {} for input {}, expected shape {}", producer.name(),
+                                 shape_str(g.shape()), input_index, shape_str(meta.shape)));
+  return detail::sum_to(g, meta.shape);
+}
+
+struct Cleanup {  // clears engine state from every visited node, also when an exception escapes
+  std::vector<Node*>* order;
+  ~Cleanup() {
+    for (Node* n : *order) {
+      n->buffer_.clear();
+      n->needed_ = true;
+    }
+  }
+};
+
+// Runs the backward pass. With `targets`, captures the gradients arriving at them instead of
+// accumulating into leaves, and runs only the nodes that lead to a target.
+TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph, bool create_graph,
+               const std::vector<Target>* targets, const char* op) {
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    detail::raise<ValueError>(op, fmt::format("got {} outputs but {} gradients", outputs.size(), grad_outputs.size()));
+  std::vector<std::shared_ptr<Node>> root_nodes;
+  std::vector<std::pair<Edge, Tensor>> root_grads;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    if (!out.defined()) detail::raise<ValueError>(op, fmt::format("output {} is an undefined tensor", i));
+    Edge edge = gradient_edge(out);
+    if (!edge.valid())
+      detail::raise<GraphError>(op, fmt::format("output {} (shape {}) does not require grad and has no grad_fn; "
+                                                "did you forget requires_grad_() on a leaf, or compute it under NoGradGuard?",
+                                                i, shape_str(out.shape())));
+    Tensor g = i < grad_outputs.size() ? grad_outputs[i] : Tensor();
+    if (!g.defined()) {
+      if (out.numel() != 1)
+        detail::raise<ShapeError>(op, fmt::format("a gradient can be created implicitly only for one-element outputs, "
+                                                  "but output {} has shape {}; pass the upstream gradient explicitly",
+                                                  i, shape_str(out.shape())));
+      g = ones_like(out);
+    } else if (g.shape() != out.shape() || g.dtype() != out.dtype()) {
+      detail::raise<ShapeError>(op, fmt::format("the gradient for output {} has shape {} and dtype {}, but the output has shape {} and dtype {}",
+                                                i, shape_str(g.shape()), dtype_name(g.dtype()), shape_str(out.shape()), dtype_name(out.dtype())));
+    }
+    root_nodes.push_back(edge.node);
+    root_grads.emplace_back(std::move(edge), std::move(g));
+  }
+
+  const std::uint64_t epoch = g_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::vector<Node*> roots;
+  for (auto& n : root_nodes) roots.push_back(n.get());
+  std::vector<Node*> order = topological_order(roots, epoch);
+  Cleanup cleanup{&order};
+
+  TensorList captured;
+  if (targets != nullptr) {
+    captured.resize(targets->size());
+    // needed_ = some target is reachable from the node. Post-order visits children first.
+    for (Node* n : order) {
+      bool needed = false;
+      for (const Target& t : *targets) needed = needed || t.node == n;
+      for (const Edge& e : n->next_edges_) needed = needed || (e.node && e.node->needed_);
+      n->needed_ = needed;
+    }
+  }
+
+  for (auto& [edge, g] : root_grads) {
+    Node& n = *edge.node;
+    if (n.buffer_.size() < n.outputs_.size()) n.buffer_.resize(n.outputs_.size());
+    accumulate_into(n.buffer_[edge.input_nr], std::move(g), create_graph);
+  }
+
+  AutoGradMode mode(create_graph);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node& node = **it;
+    TensorList grads = std::move(node.buffer_);
+    node.buffer_.clear();
+    bool any = false;
+    for (const Tensor& g : grads) any = any || g.defined();
+    if (!any) continue;
+    grads.resize(node.outputs_.size());
+    for (std::size_t k = 0; k < grads.size(); ++k)
+      if (!grads[k].defined()) grads[k] = zeros(node.outputs_[k].shape, node.outputs_[k].dtype);
+
+    for (auto& [nr, hook] : node.pre_hooks_) {
+      Tensor r = hook.second(grads[nr]);
+      if (r.defined()) grads[nr] = validate(std::move(r), node, nr, node.outputs_[nr]);
+    }
+    for (auto& [nr, weak] : node.retained_)
+      if (auto impl = weak.lock()) impl->grad = (create_graph ? grads[nr] : grads[nr].detach()).impl();
+
+    if (targets != nullptr) {
+      for (std::size_t t = 0; t < targets->size(); ++t)
+        if ((*targets)[t].node == &node) {
+          const Tensor& g = grads[(*targets)[t].input_nr];
+          captured[t] = captured[t].defined() ? captured[t] : g;
+        }
+      if (!node.needed_ || dynamic_cast<AccumulateGrad*>(&node) != nullptr) continue;
+    }
+
+    if (node.released_)
+      throw GraphError(fmt::format("{}: trying to backward through the graph a second time (its saved tensors were freed "
+                                   "by the first backward). Pass retain_graph=true to the first backward if you need "
+                                   "to backward twice. Forward op called at {}",
+                                   node.name(), format_where(node.where())));
+    TensorList input_grads = node.apply(std::move(grads));
+    if (!retain_graph && !node.saved_.empty()) {
+      node.release_variables();
+      node.released_ = true;
+    }
+    const std::size_t n_edges = std::min(input_grads.size(), node.next_edges_.size());
+    for (std::size_t i = 0; i < n_edges; ++i) {
+      const Edge& e = node.next_edges_[i];
+      if (!e.valid() || !input_grads[i].defined()) continue;
+      if (AnomalyMode::is_enabled() && !all_finite(input_grads[i]))
+        throw AnomalyError(fmt::format("{}: the gradient it returned for input {} (shape {}) contains NaN or Inf. "
+                                       "Forward op called at {}",
+                                       node.name(), i, shape_str(input_grads[i].shape()), format_where(node.where())));
+      Node& child = *e.node;
+      Tensor g = validate(std::move(input_grads[i]), node, i, child.outputs_[e.input_nr]);
+      if (child.buffer_.size() < child.outputs_.size()) child.buffer_.resize(child.outputs_.size());
+      accumulate_into(child.buffer_[e.input_nr], std::move(g), create_graph);
+    }
+  }
+  return captured;
+}
+
+}  // namespace
+
+void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {
+  run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, nullptr, "backward");
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
+                GradOptions options) {
+  std::vector<Target> targets;
+  std::vector<std::shared_ptr<Node>> keep;  // accumulators of leaf inputs stay alive during the pass
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined() || !inputs[i].requires_grad())
+      detail::raise<GraphError>("autograd::grad", fmt::format("input {} does not require grad", i));
+    Edge e = gradient_edge(inputs[i]);
+    targets.push_back({e.node.get(), e.input_nr});
+    keep.push_back(std::move(e.node));
+  }
+  TensorList result = run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph,
+                          &targets, "autograd::grad");
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    if (!result[i].defined() && !options.allow_unused)
+      detail::raise<GraphError>("autograd::grad",
+                                fmt::format("input {} (shape {}) was not used to compute the outputs; pass allow_unused=true "
+                                            "to get an undefined gradient for it",
+                                            i, shape_str(inputs[i].shape())));
+    if (result[i].defined() && !options.create_graph) result[i] = result[i].detach();
+  }
+  return result;
+}
+
+}  // namespace xgrad::autograd

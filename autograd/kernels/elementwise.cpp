@@ -1,0 +1,348 @@
+// Element-wise kernels on xtensor adaptors. Contiguous operands of equal shape take the flat path,
+// which xtensor assigns linearly with xsimd; other layouts are made contiguous first and broadcast by
+// xtensor.
+#include "elementwise.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "../detail/xt.hpp"
+
+namespace xgrad::kernels {
+namespace {
+
+// Note [dangling expressions]: xtensor expressions keep references to lvalue operands. Operator
+// lambdas forward their arguments so that temporaries (xscalar) are moved into the expression
+// instead of referenced after they die.
+#define FWD(x) std::forward<decltype(x)>(x)
+
+bool same_dense(const Tensor& a, const Tensor& b) { return a.is_contiguous() && b.is_contiguous() && a.shape() == b.shape(); }
+
+// out = f(A, B) where out is a fresh contiguous tensor of the broadcast shape.
+template <class T, class F>
+void assign2(const Tensor& out, const Tensor& a, const Tensor& b, F&& f) {
+  if (same_dense(a, out) && same_dense(b, out)) {
+    auto o = xtd::flat<T>(out);
+    xt::noalias(o) = f(xtd::flat<T>(a), xtd::flat<T>(b));
+    return;
+  }
+  const Tensor ac = contiguous(a), bc = contiguous(b);
+  auto o = xtd::dense<T>(out);
+  xt::noalias(o) = f(xtd::dense<T>(ac), xtd::dense<T>(bc));
+}
+
+template <class T, class F>
+void assign1(const Tensor& out, const Tensor& a, F&& f) {
+  const Tensor ac = contiguous(a);
+  auto o = xtd::flat<T>(out);
+  xt::noalias(o) = f(xtd::flat<T>(ac));
+}
+
+template <class T, class F>
+void inplace2(const Tensor& a, const Tensor& b, F&& f) {
+  if (same_dense(a, b)) {
+    auto o = xtd::flat<T>(a);
+    xt::noalias(o) = f(o, xtd::flat<T>(b));
+    return;
+  }
+  const Tensor bc = contiguous(b);
+  if (a.is_contiguous()) {
+    auto o = xtd::dense<T>(a);
+    xt::noalias(o) = f(o, xtd::dense<T>(bc));
+  } else {
+    auto o = xtd::nd<T>(a);
+    xt::noalias(o) = f(o, xtd::dense<T>(bc));
+  }
+}
+
+template <class T, class F>
+void inplace1(const Tensor& a, F&& f) {
+  if (a.is_contiguous()) {
+    auto o = xtd::flat<T>(a);
+    xt::noalias(o) = f(o);
+  } else {
+    auto o = xtd::nd<T>(a);
+    xt::noalias(o) = f(o);
+  }
+}
+
+[[noreturn]] void int_unsupported(const char* what) {
+  throw DtypeError(std::string("kernel ") + what + ": not defined for int64 tensors");
+}
+
+template <class T, class F>
+decltype(auto) with_binary(BinaryOp op, F&& f) {
+  switch (op) {
+    case BinaryOp::add: return f([](auto&& x, auto&& y) { return FWD(x) + FWD(y); });
+    case BinaryOp::sub: return f([](auto&& x, auto&& y) { return FWD(x) - FWD(y); });
+    case BinaryOp::mul: return f([](auto&& x, auto&& y) { return FWD(x) * FWD(y); });
+    case BinaryOp::maximum: return f([](auto&& x, auto&& y) { return xt::maximum(FWD(x), FWD(y)); });
+    case BinaryOp::minimum: return f([](auto&& x, auto&& y) { return xt::minimum(FWD(x), FWD(y)); });
+    case BinaryOp::eq: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::equal(FWD(x), FWD(y))); });
+    case BinaryOp::ne: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::not_equal(FWD(x), FWD(y))); });
+    case BinaryOp::lt: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::less(FWD(x), FWD(y))); });
+    case BinaryOp::le: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::less_equal(FWD(x), FWD(y))); });
+    case BinaryOp::gt: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::greater(FWD(x), FWD(y))); });
+    case BinaryOp::ge: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::greater_equal(FWD(x), FWD(y))); });
+    case BinaryOp::div:
+      if constexpr (std::is_floating_point_v<T>) return f([](auto&& x, auto&& y) { return FWD(x) / FWD(y); });
+      int_unsupported("div");
+    case BinaryOp::pow:
+      if constexpr (std::is_floating_point_v<T>) return f([](auto&& x, auto&& y) { return xt::pow(FWD(x), FWD(y)); });
+      int_unsupported("pow");
+  }
+  int_unsupported("binary");
+}
+
+}  // namespace
+
+Tensor contiguous(const Tensor& x, bool force) {
+  if (x.is_contiguous() && !force) return x;
+  Tensor out = empty(x.shape(), x.dtype());
+  if (x.numel() == 0) return out;
+  dispatch_all(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (x.is_contiguous()) {
+      std::memcpy(out.impl()->data_ptr(), x.impl()->data_ptr(), static_cast<std::size_t>(x.numel()) * sizeof(T));
+      return;
+    }
+    auto o = xtd::dense<T>(out);
+    xt::noalias(o) = xtd::nd<T>(x);
+  });
+  return out;
+}
+
+Tensor cast(const Tensor& x, Dtype dtype) {
+  Tensor out = empty(x.shape(), dtype);
+  copy_into(out, x);
+  return out;
+}
+
+void fill(const Tensor& x, double v) {
+  dispatch_all(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T value = static_cast<T>(v);
+    if (x.is_contiguous()) {
+      T* p = static_cast<T*>(x.impl()->data_ptr());
+      std::fill(p, p + x.numel(), value);
+    } else {
+      auto o = xtd::nd<T>(x);
+      std::fill(o.begin(), o.end(), value);
+    }
+  });
+}
+
+void copy_into(const Tensor& dst, const Tensor& src) {
+  if (dst.numel() == 0) return;
+  // a source of another shape is broadcast explicitly (xtensor would try to resize the destination)
+  const Tensor s = src.shape() == dst.shape() ? src : make_view(src, dst.shape(), [&] {
+    Strides st(dst.shape().size(), 0);
+    const std::size_t lead = dst.shape().size() - src.shape().size();
+    for (std::size_t i = 0; i < src.shape().size(); ++i)
+      st[lead + i] = src.shape()[i] == 1 ? 0 : src.strides()[i];
+    return st;
+  }(), src.impl()->offset);
+  dispatch_all(dst.dtype(), [&](auto dtag) {
+    using D = decltype(dtag);
+    dispatch_all(s.dtype(), [&](auto stag) {
+      using S = decltype(stag);
+      if (dst.is_contiguous() && s.is_contiguous()) {
+        D* pd = static_cast<D*>(dst.impl()->data_ptr());
+        const S* ps = static_cast<const S*>(s.impl()->data_ptr());
+        if constexpr (std::is_same_v<D, S>) std::memcpy(pd, ps, static_cast<std::size_t>(dst.numel()) * sizeof(D));
+        else std::transform(ps, ps + dst.numel(), pd, [](S v) { return static_cast<D>(v); });
+        return;
+      }
+      auto put = [&](auto&& o) {
+        if constexpr (std::is_same_v<D, S>) xt::noalias(o) = xtd::nd<S>(s);
+        else xt::noalias(o) = xt::cast<D>(xtd::nd<S>(s));
+      };
+      if (dst.is_contiguous()) put(xtd::dense<D>(dst));
+      else put(xtd::nd<D>(dst));
+    });
+  });
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "binary kernel"), a.dtype());
+  if (out.numel() == 0) return out;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    with_binary<T>(op, [&](auto f) { assign2<T>(out, a, b, f); });
+  });
+  return out;
+}
+
+Tensor binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) {
+  Tensor out = empty(a.shape(), a.dtype());
+  if (out.numel() == 0) return out;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = static_cast<T>(s);
+    with_binary<T>(op, [&](auto f) {
+      if (scalar_first) assign1<T>(out, a, [&](auto&& x) { return f(xt::xscalar<T>(v), x); });
+      else assign1<T>(out, a, [&](auto&& x) { return f(x, xt::xscalar<T>(v)); });
+    });
+  });
+  return out;
+}
+
+void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b) {
+  if (a.numel() == 0) return;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    with_binary<T>(op, [&](auto f) { inplace2<T>(a, b, f); });
+  });
+}
+
+void binary_scalar_inplace(BinaryOp op, const Tensor& a, double s) {
+  if (a.numel() == 0) return;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = static_cast<T>(s);
+    with_binary<T>(op, [&](auto f) { inplace1<T>(a, [&](auto&& x) { return f(x, xt::xscalar<T>(v)); }); });
+  });
+}
+
+void axpy_inplace(const Tensor& a, const Tensor& b, double alpha) {
+  if (a.numel() == 0) return;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T al = static_cast<T>(alpha);
+    if (alpha == 1.0) inplace2<T>(a, b, [](auto&& x, auto&& y) { return x + y; });
+    else inplace2<T>(a, b, [al](auto&& x, auto&& y) { return x + al * y; });
+  });
+}
+
+void addc_inplace(const Tensor& a, const Tensor& t1, const Tensor& t2, double value, bool divide) {
+  if (a.numel() == 0) return;
+  dispatch_dtype(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = static_cast<T>(value);
+    const Tensor c1 = contiguous(t1), c2 = contiguous(t2);
+    auto go = [&](auto&& o) {
+      if (divide) xt::noalias(o) = o + v * xtd::dense<T>(c1) / xtd::dense<T>(c2);
+      else xt::noalias(o) = o + v * xtd::dense<T>(c1) * xtd::dense<T>(c2);
+    };
+    if (a.is_contiguous()) go(xtd::dense<T>(a));
+    else go(xtd::nd<T>(a));
+  });
+}
+
+void clamp_inplace(const Tensor& a, double lo, double hi) {
+  if (a.numel() == 0) return;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    inplace1<T>(a, [&](auto&& x) { return xt::clip(x, static_cast<T>(lo), static_cast<T>(hi)); });
+  });
+}
+
+Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
+  Tensor out = empty(x.shape(), x.dtype());
+  if (out.numel() == 0) return out;
+  if (!is_floating(x.dtype())) {
+    if (op == UnaryOp::neg) {
+      assign1<std::int64_t>(out, x, [](auto&& v) { return -v; });
+      return out;
+    }
+    if (op == UnaryOp::abs) {
+      assign1<std::int64_t>(out, x, [](auto&& v) { return xt::abs(v); });
+      return out;
+    }
+    int_unsupported("unary");
+  }
+  dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T a = static_cast<T>(p0), b = static_cast<T>(p1);
+    const T one = 1, zero = 0;
+    auto run = [&](auto f) { assign1<T>(out, x, f); };
+    switch (op) {
+      case UnaryOp::neg: run([](auto&& v) { return -v; }); break;
+      case UnaryOp::reciprocal: run([one](auto&& v) { return one / v; }); break;
+      case UnaryOp::exp: run([](auto&& v) { return xt::exp(v); }); break;
+      case UnaryOp::log: run([](auto&& v) { return xt::log(v); }); break;
+      case UnaryOp::log1p: run([](auto&& v) { return xt::log1p(v); }); break;
+      case UnaryOp::expm1: run([](auto&& v) { return xt::expm1(v); }); break;
+      case UnaryOp::sqrt: run([](auto&& v) { return xt::sqrt(v); }); break;
+      case UnaryOp::rsqrt: run([one](auto&& v) { return one / xt::sqrt(v); }); break;
+      case UnaryOp::square: run([](auto&& v) { return v * v; }); break;
+      case UnaryOp::abs: run([](auto&& v) { return xt::abs(v); }); break;
+      case UnaryOp::sign: run([](auto&& v) { return xt::sign(v); }); break;
+      case UnaryOp::sin: run([](auto&& v) { return xt::sin(v); }); break;
+      case UnaryOp::cos: run([](auto&& v) { return xt::cos(v); }); break;
+      case UnaryOp::tanh: run([](auto&& v) { return xt::tanh(v); }); break;
+      case UnaryOp::atan: run([](auto&& v) { return xt::atan(v); }); break;
+      case UnaryOp::sigmoid: run([one](auto&& v) { return one / (one + xt::exp(-v)); }); break;
+      case UnaryOp::relu: run([zero](auto&& v) { return xt::maximum(v, zero); }); break;
+      case UnaryOp::leaky_relu: run([a, zero](auto&& v) { return xt::where(v > zero, v, a * v); }); break;
+      case UnaryOp::elu: run([a, zero, one](auto&& v) { return xt::where(v > zero, v, a * (xt::exp(v) - one)); }); break;
+      case UnaryOp::selu: {
+        const T alpha = static_cast<T>(1.6732632423543772848170429916717);
+        const T scale = static_cast<T>(1.0507009873554804934193349852946);
+        run([=](auto&& v) { return scale * xt::where(v > zero, v, alpha * (xt::exp(v) - one)); });
+        break;
+      }
+      case UnaryOp::softplus:  // p0 = beta, p1 = threshold
+        run([a, b, one](auto&& v) { return xt::where(a * v > b, v, xt::log1p(xt::exp(a * v)) / a); });
+        break;
+      case UnaryOp::gelu: {
+        const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
+        const T half = static_cast<T>(0.5);
+        run([=](auto&& v) { return half * v * (one + xt::erf(v * inv_sqrt2)); });
+        break;
+      }
+      case UnaryOp::silu: run([one](auto&& v) { return v / (one + xt::exp(-v)); }); break;
+      case UnaryOp::heaviside:
+        run([a, zero, one](auto&& v) { return xt::where(v > zero, one, xt::where(xt::equal(v, zero), a, zero)); });
+        break;
+      case UnaryOp::clamp: run([a, b](auto&& v) { return xt::clip(v, a, b); }); break;
+      case UnaryOp::gelu_grad: {
+        const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
+        const T inv_sqrt_2pi = static_cast<T>(0.39894228040143267794);
+        const T half = static_cast<T>(0.5);
+        run([=](auto&& v) { return half * (one + xt::erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * xt::exp(-half * v * v); });
+        break;
+      }
+      case UnaryOp::elu_grad: run([a, zero, one](auto&& v) { return xt::where(v > zero, one, a * xt::exp(v)); }); break;
+      case UnaryOp::selu_grad: {
+        const T alpha = static_cast<T>(1.6732632423543772848170429916717);
+        const T scale = static_cast<T>(1.0507009873554804934193349852946);
+        run([=](auto&& v) { return scale * xt::where(v > zero, one, alpha * xt::exp(v)); });
+        break;
+      }
+      case UnaryOp::leaky_relu_grad: run([a, zero, one](auto&& v) { return xt::where(v > zero, one, a + zero * v); }); break;
+      case UnaryOp::relu_mask: run([zero](auto&& v) { return xt::cast<T>(v > zero); }); break;
+      case UnaryOp::clamp_mask: run([a, b](auto&& v) { return xt::cast<T>(v >= a && v <= b); }); break;
+      case UnaryOp::isfinite_mask: run([](auto&& v) { return xt::cast<T>(xt::isfinite(v)); }); break;
+    }
+  });
+  return out;
+}
+
+Tensor select(const Tensor& mask, const Tensor& a, const Tensor& b) {
+  const Shape shape = broadcast_shapes(broadcast_shapes(mask.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = empty(shape, a.dtype());
+  if (out.numel() == 0) return out;
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Tensor mc = contiguous(mask), ac = contiguous(a), bc = contiguous(b);
+    auto o = xtd::dense<T>(out);
+    xt::noalias(o) = xt::where(xt::not_equal(xtd::dense<T>(mc), T(0)), xtd::dense<T>(ac), xtd::dense<T>(bc));
+  });
+  return out;
+}
+
+bool all_finite(const Tensor& x) {
+  if (!is_floating(x.dtype())) return true;
+  return dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Tensor c = contiguous(x);
+    const T* p = static_cast<const T*>(c.impl()->data_ptr());
+    for (std::int64_t i = 0; i < c.numel(); ++i)
+      if (!std::isfinite(p[i])) return false;
+    return true;
+  });
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,82 @@
+#pragma once
+// Element-wise arithmetic with NumPy broadcasting. Binary ops need equal dtypes (DtypeError names
+// both otherwise); a double scalar mixes with either dtype. Every gradient is reduced back to its
+// input's shape (the sum over broadcast dimensions).
+
+#include "../tensor.hpp"
+
+namespace xgrad {
+
+/// a + alpha*b. Gradients: da = g, db = alpha*g.
+Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0, Where where = Where::current());
+/// a + s. Gradient: da = g.
+Tensor add(const Tensor& a, double s, Where where = Where::current());
+/// a - alpha*b.
+Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0, Where where = Where::current());
+/// a * b. Gradients: da = g*b, db = g*a.
+Tensor mul(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// a * s.
+Tensor mul(const Tensor& a, double s, Where where = Where::current());
+/// a / b. Gradients: da = g/b, db = -g*a/b².
+Tensor div(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// -a.
+Tensor neg(const Tensor& a, Where where = Where::current());
+/// 1/a. Gradient: -g/a².
+Tensor reciprocal(const Tensor& a, Where where = Where::current());
+/// a^p. Gradient: g*p*a^(p-1).
+Tensor pow(const Tensor& a, double p, Where where = Where::current());
+/// s^a. Gradient: g*s^a*ln(s).
+Tensor pow(double s, const Tensor& a, Where where = Where::current());
+/// a^b (broadcast). Gradients: da = g*b*a^(b-1), db = g*a^b*ln(a) (taken as 0 where a = 0).
+Tensor pow(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// Element-wise max(a, b); the gradient goes to the larger input (split equally on ties).
+Tensor maximum(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// Element-wise min(a, b); the gradient goes to the smaller input (split equally on ties).
+Tensor minimum(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// cond ? a : b element-wise (cond nonzero = true; broadcast). Gradients: masked g to each branch.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, Where where = Where::current());
+/// Clamps into [lo, hi]. Gradient g where lo < a < hi (and at the bounds), 0 outside.
+Tensor clamp(const Tensor& a, double lo, double hi, Where where = Where::current());
+/// Clamps from below only.
+Tensor clamp_min(const Tensor& a, double lo, Where where = Where::current());
+/// Clamps from above only.
+Tensor clamp_max(const Tensor& a, double hi, Where where = Where::current());
+
+/// Comparisons: 1 where the relation holds, else 0, in the inputs' dtype (broadcast). No gradient.
+Tensor eq(const Tensor& a, const Tensor& b, Where where = Where::current());
+Tensor ne(const Tensor& a, const Tensor& b, Where where = Where::current());
+Tensor lt(const Tensor& a, const Tensor& b, Where where = Where::current());
+Tensor le(const Tensor& a, const Tensor& b, Where where = Where::current());
+Tensor gt(const Tensor& a, const Tensor& b, Where where = Where::current());
+Tensor ge(const Tensor& a, const Tensor& b, Where where = Where::current());
+Tensor eq(const Tensor& a, double s, Where where = Where::current());
+Tensor ne(const Tensor& a, double s, Where where = Where::current());
+Tensor lt(const Tensor& a, double s, Where where = Where::current());
+Tensor le(const Tensor& a, double s, Where where = Where::current());
+Tensor gt(const Tensor& a, double s, Where where = Where::current());
+Tensor ge(const Tensor& a, double s, Where where = Where::current());
+/// True when shapes match and every element differs by at most atol + rtol*|b| (NaNs unequal).
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator+(const Tensor& a, double s);
+Tensor operator+(double s, const Tensor& a);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, double s);
+Tensor operator-(double s, const Tensor& a);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, double s);
+Tensor operator*(double s, const Tensor& a);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, double s);
+Tensor operator/(double s, const Tensor& a);
+Tensor operator-(const Tensor& a);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, double s);
+Tensor operator<=(const Tensor& a, double s);
+Tensor operator>(const Tensor& a, double s);
+Tensor operator>=(const Tensor& a, double s);
+}  // namespace xgrad
