@@ -7,9 +7,6 @@ namespace {
 [[noreturn]] void todo(const char* op) { throw Error(std::string(op) + ": not implemented yet"); }
 }  // namespace
 
-Tensor matmul(const Tensor&, const Tensor&, Where) { todo("matmul"); }
-Tensor linear(const Tensor&, const Tensor&, const Tensor&, Where) { todo("linear"); }
-
 Tensor cat(const TensorList&, std::int64_t, Where) { todo("cat"); }
 Tensor stack(const TensorList&, std::int64_t, Where) { todo("stack"); }
 TensorList split(const Tensor&, std::int64_t, std::int64_t, Where) { todo("split"); }
@@ -37,19 +34,5 @@ Tensor argmax(const Tensor&, std::int64_t, bool, Where) { todo("argmax"); }
 Tensor argmax(const Tensor&, Where) { todo("argmax"); }
 Tensor argmin(const Tensor&, std::int64_t, bool, Where) { todo("argmin"); }
 Tensor argmin(const Tensor&, Where) { todo("argmin"); }
-
-Tensor softmax(const Tensor&, std::int64_t, Where) { todo("softmax"); }
-Tensor log_softmax(const Tensor&, std::int64_t, Where) { todo("log_softmax"); }
-
-Tensor mse_loss(const Tensor&, const Tensor&, Reduction, Where) { todo("mse_loss"); }
-Tensor l1_loss(const Tensor&, const Tensor&, Reduction, Where) { todo("l1_loss"); }
-Tensor huber_loss(const Tensor&, const Tensor&, Reduction, double, Where) { todo("huber_loss"); }
-Tensor smooth_l1_loss(const Tensor&, const Tensor&, Reduction, double, Where) { todo("smooth_l1_loss"); }
-Tensor binary_cross_entropy(const Tensor&, const Tensor&, Reduction, const Tensor&, Where) { todo("binary_cross_entropy"); }
-Tensor binary_cross_entropy_with_logits(const Tensor&, const Tensor&, Reduction, const Tensor&, const Tensor&, Where) {
-  todo("binary_cross_entropy_with_logits");
-}
-Tensor cross_entropy(const Tensor&, const Tensor&, const CrossEntropyOptions&, Where) { todo("cross_entropy"); }
-Tensor nll_loss(const Tensor&, const Tensor&, Reduction, const Tensor&, std::int64_t, Where) { todo("nll_loss"); }
 
 }  // namespace xgrad
