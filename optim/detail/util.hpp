@@ -50,12 +50,11 @@ inline Tensor& zeros_if_undefined(Tensor& buffer, const Tensor& like) {
 }
 
 /// The options of a group cast to the optimizer's options type O (named `expected`), validated.
-/// ValueError "<optimizer>: got <name> options, expected <expected>" for another type.
+/// ValueError "<optimizer> needs <expected>, got <name>" for another type.
 template <class O>
 const O& expect_options(const OptimizerOptions& options, const char* optimizer, const char* expected) {
   const auto* typed = dynamic_cast<const O*>(&options);
-  if (typed == nullptr)
-    throw ValueError(fmt::format("{}: got {} options, expected {}", optimizer, options.name(), expected));
+  if (typed == nullptr) throw ValueError(fmt::format("{} needs {}, got {}", optimizer, expected, options.name()));
   typed->validate();
   return *typed;
 }
