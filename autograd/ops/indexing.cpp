@@ -230,7 +230,8 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
     detail::raise<IndexError>("narrow", fmt::format("start {} is out of range for dimension {} of size {} (valid range [{}, {}])", start, d,
                                                     size, -size, size));
   const std::int64_t s = start < 0 ? start + size : start;
-  if (length < 0 || s + length > size)
+  if (length < 0) detail::raise<IndexError>("narrow", fmt::format("length {} is negative", length));
+  if (s + length > size)
     detail::raise<IndexError>("narrow", fmt::format("start {} + length {} exceeds dimension {} of size {} (length must be in [0, {}])",
                                                     start, length, d, size, size - s));
   return view_along(x, d, s, length, 1, "NarrowBackward", where);
@@ -245,7 +246,7 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   const std::int64_t size = x.shape()[static_cast<std::size_t>(d)];
   auto clamp_index = [size](std::int64_t i) { return std::clamp(i < 0 ? i + size : i, std::int64_t{0}, size); };
   const std::int64_t s = clamp_index(start), e = clamp_index(end);
-  const std::int64_t len = e > s ? (e - s + step - 1) / step : 0;
+  const std::int64_t len = e > s ? 1 + (e - s - 1) / step : 0;
   return view_along(x, d, s, len, step, "SliceBackward", where);
 }
 
@@ -267,8 +268,24 @@ TensorList split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::i
   out.reserve(sizes.size());
   std::int64_t at = 0;
   for (auto s : sizes) {
-    out.push_back(view_along(x, d, at, s, 1, "SplitBackward", where));
+    out.push_back(strided_view(x, d, at, s, 1));
     at += s;
+  }
+  if (AnomalyMode::is_enabled())
+    for (const Tensor& o : out) detail::check_forward_anomaly(o, "SplitBackward", where);
+  if (!detail::should_record({&x})) return out;
+  // One node with one output per piece; its backward concatenates the pieces' gradients (the
+  // engine passes zeros for pieces that got none), so backward costs one pass over x's size.
+  auto backward = [d](Node&, TensorList& g) -> TensorList { return {cat(g, d)}; };
+  auto node = std::make_shared<FunctionNode<decltype(backward)>>("SplitBackward", std::move(backward));
+  detail::attach(node, {&x}, {}, {}, where);
+  node->outputs_.reserve(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    TensorImpl& o = *out[i].impl();
+    node->outputs_.push_back({o.shape, o.dtype});
+    o.grad_fn = node;
+    o.output_nr = static_cast<std::uint32_t>(i);
+    o.requires_grad = true;
   }
   return out;
 }
@@ -281,7 +298,7 @@ TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim, Whe
   const std::int64_t size = x.shape()[static_cast<std::size_t>(d)];
   if (split_size < 0 || (split_size == 0 && size != 0))
     detail::raise<ValueError>("split", fmt::format("split_size must be positive, got {} (dimension {} has size {})", split_size, d, size));
-  const std::int64_t pieces = split_size == 0 ? 1 : std::max<std::int64_t>((size + split_size - 1) / split_size, 1);
+  const std::int64_t pieces = size == 0 ? 1 : 1 + (size - 1) / split_size;
   std::vector<std::int64_t> sizes(static_cast<std::size_t>(pieces), split_size);
   sizes.back() = size - split_size * (pieces - 1);
   return split(x, sizes, d, where);
@@ -295,7 +312,7 @@ TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim, Where w
   const auto d = wrap_dim(dim, x.dim(), "chunk");
   const std::int64_t size = x.shape()[static_cast<std::size_t>(d)];
   if (size == 0) return split(x, std::vector<std::int64_t>(static_cast<std::size_t>(chunks), 0), d, where);
-  return split(x, (size + chunks - 1) / chunks, d, where);
+  return split(x, 1 + (size - 1) / chunks, d, where);
 }
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index, Where where) {
