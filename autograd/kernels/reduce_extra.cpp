@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
 
 #include "../detail/tensor_impl.hpp"
 #include "elementwise.hpp"
@@ -23,26 +26,33 @@ struct Blocks {
   std::int64_t outer = 1, red = 1, inner = 1;
 };
 
-Blocks make_blocks(const Tensor& x, const std::vector<std::int64_t>& dims) {
+// (outer, red, inner) for a contiguous tensor of `shape` whose reduced dims are consecutive.
+Blocks block_layout(Tensor data, const Shape& shape, const std::vector<std::int64_t>& dims) {
   Blocks b;
+  b.data = std::move(data);
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(shape.size()); ++i) {
+    const auto s = shape[static_cast<std::size_t>(i)];
+    if (i < dims.front()) b.outer *= s;
+    else if (i <= dims.back()) b.red *= s;
+    else b.inner *= s;
+  }
+  return b;
+}
+
+Blocks make_blocks(const Tensor& x, const std::vector<std::int64_t>& dims) {
   const Shape& shape = x.shape();
   if (dims.empty()) {
+    Blocks b;
     b.data = contiguous(x);
     b.outer = x.numel();
     return b;
   }
   bool consecutive = true;
   for (std::size_t i = 1; i < dims.size(); ++i) consecutive = consecutive && dims[i] == dims[i - 1] + 1;
-  if (consecutive && x.is_contiguous()) {
-    b.data = x;
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(shape.size()); ++i) {
-      const auto s = shape[static_cast<std::size_t>(i)];
-      if (i < dims.front()) b.outer *= s;
-      else if (i <= dims.back()) b.red *= s;
-      else b.inner *= s;
-    }
-    return b;
-  }
+  if (consecutive && x.is_contiguous()) return block_layout(x, shape, dims);
+  // the view with kept dims first and reduced dims last: free when it happens to be contiguous
+  // (a transposed input reduced over its leading dim), else one copy
+  Blocks b;
   Shape s;
   Strides st;
   for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -56,7 +66,9 @@ Blocks make_blocks(const Tensor& x, const std::vector<std::int64_t>& dims) {
     st.push_back(x.strides()[static_cast<std::size_t>(d)]);
     b.red *= shape[static_cast<std::size_t>(d)];
   }
-  b.data = contiguous(make_view(x, std::move(s), std::move(st), x.impl()->offset));
+  const Tensor moved = make_view(x, std::move(s), std::move(st), x.impl()->offset);
+  if (!moved.is_contiguous() && consecutive) return block_layout(contiguous(x), shape, dims);
+  b.data = contiguous(moved);
   return b;
 }
 
@@ -69,19 +81,109 @@ T* mptr(const Tensor& t) {
   return static_cast<T*>(t.impl()->data_ptr());
 }
 
-// Σ f(p[r]) with four accumulators (row sums are latency-bound with one).
+// Row loops use xsimd batches for float and double (GCC does not vectorize floating-point
+// reductions without -ffast-math); int64 takes the scalar tails only. The functors passed to them
+// are generic lambdas called with a batch or a scalar (`using std::abs;` lets ADL pick xsimd::abs).
+template <class T>
+constexpr bool kSimd = std::is_floating_point_v<T>;
+
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+
+// Σ f(p[r]) over r < n.
 template <class T, class F>
 T row_sum(const T* p, std::int64_t n, F&& f) {
-  T a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   std::int64_t r = 0;
-  for (; r + 4 <= n; r += 4) {
-    a0 += f(p[r]);
-    a1 += f(p[r + 1]);
-    a2 += f(p[r + 2]);
-    a3 += f(p[r + 3]);
+  T s = 0;
+  if constexpr (kSimd<T>) {
+    using B = xsimd::batch<T>;
+    constexpr auto W = static_cast<std::int64_t>(B::size);
+    B a0(T(0)), a1(T(0));
+    for (; r + 2 * W <= n; r += 2 * W) {
+      a0 += f(B::load_unaligned(p + r));
+      a1 += f(B::load_unaligned(p + r + W));
+    }
+    for (; r + W <= n; r += W) a0 += f(B::load_unaligned(p + r));
+    s = xsimd::hadd(a0 + a1);
   }
-  for (; r < n; ++r) a0 += f(p[r]);
-  return (a0 + a1) + (a2 + a3);
+  for (; r < n; ++r) s += f(p[r]);
+  return s;
+}
+
+// Π p[r] over r < n.
+template <class T>
+T row_prod(const T* p, std::int64_t n) {
+  std::int64_t r = 0;
+  T s = 1;
+  if constexpr (kSimd<T>) {
+    using B = xsimd::batch<T>;
+    constexpr auto W = static_cast<std::int64_t>(B::size);
+    if (n >= W) {
+      B a(T(1));
+      for (; r + W <= n; r += W) a *= B::load_unaligned(p + r);
+      alignas(64) T lanes[B::size];
+      a.store_aligned(lanes);
+      for (std::size_t k = 0; k < B::size; ++k) s *= lanes[k];
+    }
+  }
+  for (; r < n; ++r) s *= p[r];
+  return s;
+}
+
+// The max (IsMax) or min of f(p[r]) over r < n (n >= 1); NaN when some f(p[r]) is NaN.
+template <bool IsMax, class T, class F>
+T row_extreme(const T* p, std::int64_t n, F&& f) {
+  T best = f(p[0]);
+  bool nan = is_nan(best);
+  std::int64_t r = 1;
+  if constexpr (kSimd<T>) {
+    using B = xsimd::batch<T>;
+    constexpr auto W = static_cast<std::int64_t>(B::size);
+    if (n >= 2 * W) {
+      B b0 = f(B::load_unaligned(p)), b1 = f(B::load_unaligned(p + W));
+      auto bad = xsimd::isnan(b0) || xsimd::isnan(b1);
+      for (r = 2 * W; r + 2 * W <= n; r += 2 * W) {
+        const B v0 = f(B::load_unaligned(p + r)), v1 = f(B::load_unaligned(p + r + W));
+        bad = bad || xsimd::isnan(v0) || xsimd::isnan(v1);
+        b0 = IsMax ? xsimd::max(b0, v0) : xsimd::min(b0, v0);
+        b1 = IsMax ? xsimd::max(b1, v1) : xsimd::min(b1, v1);
+      }
+      nan = nan || xsimd::any(bad);
+      alignas(64) T lanes[2 * B::size];
+      b0.store_aligned(lanes);
+      b1.store_aligned(lanes + B::size);
+      for (const T v : lanes) best = IsMax ? (v > best ? v : best) : (v < best ? v : best);
+    }
+  }
+  for (; r < n; ++r) {
+    const T v = f(p[r]);
+    nan = nan || is_nan(v);
+    best = IsMax ? (v > best ? v : best) : (v < best ? v : best);
+  }
+  return nan ? std::numeric_limits<T>::quiet_NaN() : best;
+}
+
+// The first r < n with f(p[r]) == target (or NaN when target is NaN); n - 1 if none.
+template <class T, class F>
+std::int64_t first_position(const T* p, std::int64_t n, T target, F&& f) {
+  const bool nan = is_nan(target);
+  auto hit = [&](T v) { return nan ? is_nan(v) : v == target; };
+  std::int64_t r = 0;
+  if constexpr (kSimd<T>) {
+    using B = xsimd::batch<T>;
+    constexpr auto W = static_cast<std::int64_t>(B::size);
+    const B t(target);
+    for (; r + W <= n; r += W) {
+      const B v = f(B::load_unaligned(p + r));
+      if (xsimd::any(nan ? xsimd::isnan(v) : v == t)) break;  // the hit is in this batch
+    }
+  }
+  for (; r < n; ++r)
+    if (hit(f(p[r]))) return r;
+  return n - 1;
 }
 
 // out[k] = fin(Σ_r f(x[o, r, i])) for k = o*inner + i.
@@ -103,40 +205,22 @@ void sum_fold(const Blocks& b, T* out, F&& f, Fin&& fin) {
   }
 }
 
-template <class T>
-bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-  else return false;
-}
-
-// v beats best: larger (max) or smaller (min); a NaN beats any number.
-template <bool IsMax, class T>
-bool beats(T v, T best) {
-  if constexpr (IsMax) return v > best || (is_nan(v) && !is_nan(best));
-  else return v < best || (is_nan(v) && !is_nan(best));
-}
-
-// out[k] = the extreme of f(x[o, r, i]) over r, idx[k] = its first r (idx may be null). red >= 1.
+// out[k] = the extreme of f(x[o, r, i]) over r, idx[k] = its first r (idx may be null); a NaN
+// wins (the first one). red >= 1.
 template <bool IsMax, class T, class F>
 void extreme_fold(const Blocks& b, T* out, std::int64_t* idx, F&& f) {
   const T* x = cptr<T>(b.data);
   if (b.inner == 1) {
     for (std::int64_t o = 0; o < b.outer; ++o) {
       const T* row = x + o * b.red;
-      T best = f(row[0]);
-      std::int64_t at = 0;
-      for (std::int64_t r = 1; r < b.red; ++r) {
-        const T v = f(row[r]);
-        if (beats<IsMax>(v, best)) {
-          best = v;
-          at = r;
-        }
-      }
+      const T best = row_extreme<IsMax>(row, b.red, f);
       out[o] = best;
-      if (idx != nullptr) idx[o] = at;
+      if (idx == nullptr) continue;
+      idx[o] = first_position(row, b.red, best, f);
     }
     return;
   }
+  // columns: element-wise selects across the inner positions (vectorizable)
   for (std::int64_t o = 0; o < b.outer; ++o) {
     T* best = out + o * b.inner;
     const T* first = x + o * b.red * b.inner;
@@ -145,11 +229,17 @@ void extreme_fold(const Blocks& b, T* out, std::int64_t* idx, F&& f) {
     if (at != nullptr) std::fill(at, at + b.inner, std::int64_t{0});
     for (std::int64_t r = 1; r < b.red; ++r) {
       const T* row = first + r * b.inner;
-      for (std::int64_t i = 0; i < b.inner; ++i) {
-        const T v = f(row[i]);
-        if (beats<IsMax>(v, best[i])) {
-          best[i] = v;
-          if (at != nullptr) at[i] = r;
+      if (at == nullptr) {
+        for (std::int64_t i = 0; i < b.inner; ++i) {
+          const T v = f(row[i]), c = best[i];
+          best[i] = ((IsMax ? v > c : v < c) || (is_nan(v) && !is_nan(c))) ? v : c;
+        }
+      } else {
+        for (std::int64_t i = 0; i < b.inner; ++i) {
+          const T v = f(row[i]), c = best[i];
+          const bool take = (IsMax ? v > c : v < c) || (is_nan(v) && !is_nan(c));
+          best[i] = take ? v : c;
+          at[i] = take ? r : at[i];
         }
       }
     }
@@ -166,21 +256,10 @@ void var_fold(const Blocks& b, T* out, double correction) {
   if (b.inner == 1) {
     for (std::int64_t o = 0; o < b.outer; ++o) {
       const T* row = x + o * b.red;
-      const T m = row_sum(row, b.red, [](T v) { return v; }) / n;
-      T s1[4] = {0, 0, 0, 0}, s2[4] = {0, 0, 0, 0};
-      std::int64_t r = 0;
-      for (; r + 4 <= b.red; r += 4)
-        for (int k = 0; k < 4; ++k) {
-          const T d = row[r + k] - m;
-          s1[k] += d;
-          s2[k] += d * d;
-        }
-      for (; r < b.red; ++r) {
-        const T d = row[r] - m;
-        s1[0] += d;
-        s2[0] += d * d;
-      }
-      out[o] = finish((s1[0] + s1[1]) + (s1[2] + s1[3]), (s2[0] + s2[1]) + (s2[2] + s2[3]));
+      const T m = row_sum(row, b.red, [](auto v) { return v; }) / n;
+      const T s1 = row_sum(row, b.red, [m](auto v) { return v - m; });
+      const T s2 = row_sum(row, b.red, [m](auto v) { return (v - m) * (v - m); });
+      out[o] = finish(s1, s2);
     }
     return;
   }
@@ -208,15 +287,7 @@ template <class T>
 void prod_fold(const Blocks& b, T* out) {
   const T* x = cptr<T>(b.data);
   if (b.inner == 1) {
-    for (std::int64_t o = 0; o < b.outer; ++o) {
-      const T* row = x + o * b.red;
-      T a[4] = {1, 1, 1, 1};
-      std::int64_t r = 0;
-      for (; r + 4 <= b.red; r += 4)
-        for (int k = 0; k < 4; ++k) a[k] *= row[r + k];
-      for (; r < b.red; ++r) a[0] *= row[r];
-      out[o] = (a[0] * a[1]) * (a[2] * a[3]);
-    }
+    for (std::int64_t o = 0; o < b.outer; ++o) out[o] = row_prod(x + o * b.red, b.red);
     return;
   }
   for (std::int64_t o = 0; o < b.outer; ++o) {
@@ -229,23 +300,27 @@ void prod_fold(const Blocks& b, T* out) {
   }
 }
 
+// m + ln Σ e^(x-m) with m the max (NaN if any NaN; ±inf and empty groups give m itself).
 template <class T>
 void logsumexp_fold(const Blocks& b, T* out) {
   const T* x = cptr<T>(b.data);
   const T ninf = -std::numeric_limits<T>::infinity();
+  auto exp_minus = [](T m) {
+    return [m](auto v) {
+      using std::exp;
+      return exp(v - m);
+    };
+  };
   if (b.inner == 1) {
     for (std::int64_t o = 0; o < b.outer; ++o) {
       const T* row = x + o * b.red;
-      T m = ninf;
-      for (std::int64_t r = 0; r < b.red; ++r) m = row[r] > m ? row[r] : m;
-      if (!std::isfinite(m)) {
-        out[o] = m;  // -inf (all -inf or empty) or +inf
-        continue;
-      }
-      out[o] = m + std::log(row_sum(row, b.red, [m](T v) { return std::exp(v - m); }));
+      const T m = b.red == 0 ? ninf : row_extreme<true>(row, b.red, [](auto v) { return v; });
+      out[o] = std::isfinite(m) ? m + std::log(row_sum(row, b.red, exp_minus(m))) : m;
     }
     return;
   }
+  using B = xsimd::batch<T>;
+  constexpr auto W = static_cast<std::int64_t>(B::size);
   const auto inner = static_cast<std::size_t>(b.inner);
   std::vector<T> m(inner), s(inner);
   for (std::int64_t o = 0; o < b.outer; ++o) {
@@ -254,11 +329,22 @@ void logsumexp_fold(const Blocks& b, T* out) {
     std::fill(s.begin(), s.end(), T(0));
     for (std::int64_t r = 0; r < b.red; ++r)
       for (std::size_t i = 0; i < inner; ++i) {
-        const T v = block[static_cast<std::size_t>(r) * inner + i];
-        m[i] = v > m[i] ? v : m[i];
+        const T v = block[static_cast<std::size_t>(r) * inner + i], c = m[i];
+        m[i] = (v > c || (is_nan(v) && !is_nan(c))) ? v : c;
       }
-    for (std::int64_t r = 0; r < b.red; ++r)
-      for (std::size_t i = 0; i < inner; ++i) s[i] += std::exp(block[static_cast<std::size_t>(r) * inner + i] - m[i]);
+    // a non-finite max is the result itself; keep exp finite there (exp(v - 0))
+    std::vector<T> shift(m);
+    for (auto& v : shift) v = std::isfinite(v) ? v : T(0);
+    for (std::int64_t r = 0; r < b.red; ++r) {
+      const T* row = block + r * b.inner;
+      std::int64_t i = 0;
+      for (; i + W <= b.inner; i += W) {
+        const auto iu = static_cast<std::size_t>(i);
+        const B e = xsimd::exp(B::load_unaligned(row + i) - B::load_unaligned(shift.data() + iu));
+        (B::load_unaligned(s.data() + iu) + e).store_unaligned(s.data() + iu);
+      }
+      for (; i < b.inner; ++i) s[static_cast<std::size_t>(i)] += std::exp(row[i] - shift[static_cast<std::size_t>(i)]);
+    }
     for (std::size_t i = 0; i < inner; ++i)
       out[static_cast<std::size_t>(o) * inner + i] = std::isfinite(m[i]) ? m[i] + std::log(s[i]) : m[i];
   }
@@ -297,9 +383,13 @@ Tensor norm(const Tensor& x, double p, const std::vector<std::int64_t>& dims, bo
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* po = mptr<T>(out);
-    if (p == 1.0) sum_fold(b, po, [](T v) { return std::abs(v); }, [](T s) { return s; });
-    else if (p == 2.0) sum_fold(b, po, [](T v) { return v * v; }, [](T s) { return std::sqrt(s); });
-    else extreme_fold<true>(b, po, nullptr, [](T v) { return std::abs(v); });
+    auto abs_of = [](auto v) {
+      using std::abs;
+      return abs(v);
+    };
+    if (p == 1.0) sum_fold(b, po, abs_of, [](T s) { return s; });
+    else if (p == 2.0) sum_fold(b, po, [](auto v) { return v * v; }, [](T s) { return std::sqrt(s); });
+    else extreme_fold<true>(b, po, nullptr, abs_of);
   });
   return out;
 }
@@ -310,7 +400,7 @@ Tensor extreme(const Tensor& x, const std::vector<std::int64_t>& dims, bool is_m
   const Blocks b = make_blocks(x, dims);
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    auto id = [](T v) { return v; };
+    auto id = [](auto v) { return v; };
     if (is_max) extreme_fold<true>(b, mptr<T>(out), nullptr, id);
     else extreme_fold<false>(b, mptr<T>(out), nullptr, id);
   });
@@ -326,7 +416,7 @@ void extreme_along(const Tensor& x, std::int64_t dim, bool is_max, bool keepdim,
     const Blocks b = make_blocks(x, dims);
     dispatch_all(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      auto id = [](T v) { return v; };
+      auto id = [](auto v) { return v; };
       if (is_max) extreme_fold<true>(b, mptr<T>(vals), mptr<std::int64_t>(idx), id);
       else extreme_fold<false>(b, mptr<T>(vals), mptr<std::int64_t>(idx), id);
     });

@@ -71,5 +71,14 @@ const OpCaseRegistrar reduction_cases({
      [](const TensorList& x) { return one(amax(x[0], {-2}, true) * x[0]); }},
     {"amin non-adjacent dims keepdim", [] { return TensorList{leaf({2, 3, 4})}; },
      [](const TensorList& x) { return one(square(amin(x[0], {-1, 0}, true))); }},
+    // rows and columns long enough for the vectorized kernel paths
+    {"var and logsumexp of long rows", [] { return TensorList{leaf({2, 20})}; },
+     [](const TensorList& x) { return TensorList{var(x[0], {1}), logsumexp(x[0], {-1})}; }},
+    {"logsumexp and std of long columns", [] { return TensorList{leaf({3, 20})}; },
+     [](const TensorList& x) { return TensorList{logsumexp(x[0], {0}), xgrad::std(x[0], {0})}; }},
+    {"amax, max, norm inf of long rows and columns", [] { return TensorList{leaf({3, 20})}; },
+     [](const TensorList& x) {
+       return TensorList{amax(x[0], {1}), max(x[0], 0).values, norm(x[0], HUGE_VAL, {1}), min(x[0], 1, true).values};
+     }},
 });
 }  // namespace

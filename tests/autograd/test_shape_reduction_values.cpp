@@ -26,7 +26,10 @@ V grad_of_sum(const Tensor& x, const Tensor& y) {
 }
 void check_close(const V& got, const V& want, double tol = 1e-12) {
   REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (tol == 0) CHECK(got[i] == want[i]);
+    else CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol));
+  }
 }
 }  // namespace
 
@@ -388,4 +391,125 @@ TEST_CASE("reduction errors: dtypes, dims, empty reductions, bad p") {
   check_throws_with<IndexError>([&] { argmin(x, -3); }, {"argmin", "dimension -3"});
   check_throws_with<ValueError>([&] { max(Tensor()); }, {"max", "undefined"});
   check_throws_with<ValueError>([&] { argmax(Tensor(), 0); }, {"argmax", "undefined"});
+}
+
+// ---- long rows and columns (the vectorized paths) against independent references ------------------
+
+namespace {
+// Reference reductions of a row-major (rows, cols) matrix along axis 1 (rows) or 0 (columns).
+struct Ref {
+  std::vector<double> v;
+  std::int64_t rows, cols;
+  double at(std::int64_t r, std::int64_t c) const { return v[static_cast<std::size_t>(r * cols + c)]; }
+  template <class F>
+  V fold(int axis, F&& f) const {  // f(vector of the group) -> double
+    V out;
+    const std::int64_t groups = axis == 1 ? rows : cols, len = axis == 1 ? cols : rows;
+    for (std::int64_t g = 0; g < groups; ++g) {
+      std::vector<double> grp;
+      for (std::int64_t k = 0; k < len; ++k) grp.push_back(axis == 1 ? at(g, k) : at(k, g));
+      out.push_back(f(grp));
+    }
+    return out;
+  }
+};
+double ref_var(const std::vector<double>& g) {
+  double m = 0, s = 0;
+  for (double x : g) m += x;
+  m /= static_cast<double>(g.size());
+  for (double x : g) s += (x - m) * (x - m);
+  return s / static_cast<double>(g.size() - 1);
+}
+double ref_lse(const std::vector<double>& g) {
+  double s = 0;
+  for (double x : g) s += std::exp(x);
+  return std::log(s);
+}
+double ref_max(const std::vector<double>& g) { return *std::max_element(g.begin(), g.end()); }
+double ref_argmax(const std::vector<double>& g) { return static_cast<double>(std::max_element(g.begin(), g.end()) - g.begin()); }
+double ref_argmin(const std::vector<double>& g) { return static_cast<double>(std::min_element(g.begin(), g.end()) - g.begin()); }
+double ref_l2(const std::vector<double>& g) {
+  double s = 0;
+  for (double x : g) s += x * x;
+  return std::sqrt(s);
+}
+double ref_l1(const std::vector<double>& g) {
+  double s = 0;
+  for (double x : g) s += std::abs(x);
+  return s;
+}
+double ref_linf(const std::vector<double>& g) {
+  double s = 0;
+  for (double x : g) s = std::max(s, std::abs(x));
+  return s;
+}
+double ref_prod(const std::vector<double>& g) {
+  double s = 1;
+  for (double x : g) s *= x;
+  return s;
+}
+V as_double(const I& v) { return V(v.begin(), v.end()); }
+}  // namespace
+
+TEST_CASE("reductions over long rows and columns match loop references (float32 and float64)") {
+  for (Dtype dt : {kFloat32, kFloat64}) {
+    for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{3, 45}, {45, 3}, {37, 40}}) {
+      INFO("dtype " << dtype_name(dt) << " shape (" << rows << ", " << cols << ")");
+      const Tensor x = leaf({rows, cols}, -2, 2, 11).detach().to(dt);
+      const Ref ref{x.to_vector<double>(), rows, cols};
+      const double tol = dt == kFloat32 ? 1e-5 : 1e-12;
+      for (int axis : {0, 1}) {
+        INFO("axis " << axis);
+        check_close(vals(var(x, {axis})), ref.fold(axis, ref_var), tol);
+        check_close(vals(xgrad::std(x, {axis})), ref.fold(axis, [](const auto& g) { return std::sqrt(ref_var(g)); }), tol);
+        check_close(vals(logsumexp(x, {axis})), ref.fold(axis, ref_lse), tol);
+        check_close(vals(norm(x, 2.0, {axis})), ref.fold(axis, ref_l2), tol);
+        check_close(vals(norm(x, 1.0, {axis})), ref.fold(axis, ref_l1), tol);
+        check_close(vals(norm(x, HUGE_VAL, {axis})), ref.fold(axis, ref_linf), tol);
+        check_close(vals(prod(x * 0.5 + 1.0, {axis})), [&] {
+          const Ref shifted{(x * 0.5 + 1.0).to_vector<double>(), rows, cols};
+          return shifted.fold(axis, ref_prod);
+        }(), dt == kFloat32 ? 1e-4 : 1e-12);
+        check_close(vals(amax(x, {axis})), ref.fold(axis, ref_max), 0);
+        check_close(vals(max(x, axis).values), ref.fold(axis, ref_max), 0);
+        CHECK(as_double(ints(max(x, axis).indices)) == ref.fold(axis, ref_argmax));
+        CHECK(as_double(ints(argmax(x, axis))) == ref.fold(axis, ref_argmax));
+        CHECK(as_double(ints(argmin(x, axis))) == ref.fold(axis, ref_argmin));
+        // the same through a transposed (non-contiguous) view
+        CHECK(as_double(ints(argmax(x.t(), 1 - axis))) == ref.fold(axis, ref_argmax));
+        check_close(vals(var(x.t(), {1 - axis})), ref.fold(axis, ref_var), tol);
+      }
+      CHECK(ints(argmax(x)) == I{static_cast<std::int64_t>(ref_argmax(ref.v))});
+      check_close(vals(max(x)), {ref_max(ref.v)}, 0);
+    }
+  }
+}
+
+TEST_CASE("long rows: ties take the first index, NaN wins, -inf rows in logsumexp") {
+  std::vector<double> v(40);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(static_cast<double>(i));
+  v[25] = v[33] = 5.0;  // tie deep inside the vectorized part
+  v[31] = -5.0;
+  v[38] = -5.0;
+  const Tensor row = from_vector(v, {1, 40}, kFloat64);
+  CHECK(ints(argmax(row, 1)) == I{25});
+  CHECK(ints(argmin(row, 1)) == I{31});
+  CHECK(ints(max(row.to(kFloat32), -1).indices) == I{25});
+  const Tensor col = from_vector(v, {40, 1}, kFloat64).expand({40, 20}).contiguous();  // the column path
+  CHECK(ints(argmax(col, 0)) == I(20, 25));
+  CHECK(ints(argmin(col, 0)) == I(20, 31));
+  v[20] = NAN;
+  const Tensor nan_row = from_vector(v, {1, 40}, kFloat64);
+  CHECK(std::isnan(amax(nan_row, {1}).item<double>()));
+  CHECK(std::isnan(amin(nan_row, {1}).item<double>()));
+  CHECK(ints(argmax(nan_row, 1)) == I{20});
+  CHECK(ints(argmin(nan_row.to(kFloat32), 1)) == I{20});
+  CHECK(std::isnan(logsumexp(nan_row).item<double>()));
+  const Tensor nan_col = from_vector(v, {40, 1}, kFloat64).expand({40, 20}).contiguous();
+  CHECK(ints(argmax(nan_col, 0)) == I(20, 20));
+  CHECK(std::isnan(vals(amax(nan_col, {0}))[7]));
+  const double ninf = -std::numeric_limits<double>::infinity();
+  const Tensor inf_cols = full({30, 20}, ninf, kFloat64);
+  for (double r : vals(logsumexp(inf_cols, {0}))) CHECK(r == ninf);
+  for (double r : vals(logsumexp(inf_cols, {1}))) CHECK(r == ninf);
 }
