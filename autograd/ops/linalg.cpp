@@ -96,8 +96,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Where w
                                                     shape_str(x.shape()), shape_str(weight.shape()), weight.shape()[1]));
   const std::int64_t in = weight.shape()[1], outf = weight.shape()[0];
   if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != outf))
-    detail::raise<ShapeError>("linear", fmt::format("bias of shape {} does not fit weight of shape {}: expected shape ({})",
-                                                    shape_str(bias.shape()), shape_str(weight.shape()), outf));
+    detail::raise<ShapeError>("linear", fmt::format("bias of shape {} does not fit weight of shape {}: expected shape {}",
+                                                    shape_str(bias.shape()), shape_str(weight.shape()), shape_str({outf})));
 
   // The kernel sees x as a (rows, in) matrix: x itself when 2-D (any BLAS-readable layout), else a
   // row-major view (x made contiguous first if needed).

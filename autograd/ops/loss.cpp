@@ -66,7 +66,12 @@ void check_weight(const Tensor& w, const Tensor& in, const char* op, const char*
   detail::check_floating(w, op, arg);
   if (w.dtype() != in.dtype())
     detail::raise<DtypeError>(op, fmt::format("{} has dtype {} but input has dtype {}", arg, dtype_name(w.dtype()), dtype_name(in.dtype())));
-  if (broadcast_shapes(w.shape(), in.shape(), op) != in.shape())
+  bool fits = w.dim() <= in.dim();
+  for (std::size_t i = 0; fits && i < w.shape().size(); ++i) {
+    const auto ws = w.shape()[w.shape().size() - 1 - i], is = in.shape()[in.shape().size() - 1 - i];
+    fits = ws == is || ws == 1;
+  }
+  if (!fits)
     detail::raise<ShapeError>(op, fmt::format("{} of shape {} does not broadcast to the input's shape {}", arg, shape_str(w.shape()),
                                               shape_str(in.shape())));
 }
@@ -88,8 +93,8 @@ void check_class_weight(const Tensor& w, const Tensor& in, std::int64_t classes,
   if (w.dtype() != in.dtype())
     detail::raise<DtypeError>(op, fmt::format("weight has dtype {} but input has dtype {}", dtype_name(w.dtype()), dtype_name(in.dtype())));
   if (w.dim() != 1 || w.shape()[0] != classes)
-    detail::raise<ShapeError>(op, fmt::format("weight of shape {} must have one value per class: expected shape ({}) for input of shape {}",
-                                              shape_str(w.shape()), classes, shape_str(in.shape())));
+    detail::raise<ShapeError>(op, fmt::format("weight of shape {} must have one value per class: expected shape {} for input of shape {}",
+                                              shape_str(w.shape()), shape_str({classes}), shape_str(in.shape())));
   if (w.requires_grad() && GradMode::is_enabled())
     detail::raise<ValueError>(op, "gradients with respect to the class weights are not supported; pass weight.detach()");
 }
