@@ -192,9 +192,12 @@ Tensor prod(const Tensor& x, const Dims& dims_in, bool keepdim, Where where) {
   const auto dims = detail::normalize_dims(dims_in, x.dim(), "prod");
   Tensor out = kernels::prod(x, dims, keepdim);
   return record(out, "ProdBackward", where, {&x}, {input(x), output(out)}, [dims, keepdim](Node& n, TensorList& g) -> TensorList {
-    const Tensor v = n.saved(0);
-    // Without zeros, Π_{j≠i} x_j = y / x_i (cheap); with zeros, the division-free exclusive products.
-    if (!kernels::has_zero(v)) return {expand_back(g[0] * n.saved(1), v.shape(), dims, keepdim) / v};
+    const Tensor v = n.saved(0), y = n.saved(1);
+    // Π_{j≠i} x_j = y / x_i when that division is exact enough: no zero in x, and y neither
+    // underflowed to 0 nor overflowed (else y / x_i loses the finite products of the others).
+    // Otherwise the division-free exclusive products.
+    if (!kernels::has_zero(v) && !kernels::has_zero(y) && kernels::all_finite(y))
+      return {expand_back(g[0] * y, v.shape(), dims, keepdim) / v};
     return {expand_back(g[0], v.shape(), dims, keepdim) * prod_others(v, dims)};
   });
 }

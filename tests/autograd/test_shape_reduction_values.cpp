@@ -212,6 +212,16 @@ TEST_CASE("prod: values and gradients with zeros") {
   CHECK(vals(g) == V{14, 0, 0});
   const Tensor h = autograd::grad({narrow(g, 0, 2, 1).sum()}, {e})[0];  // d(x0 x1)/dx = (x1, x0, 0)
   CHECK(vals(h) == V{7, 0, 0});
+  // the product underflows (or overflows) while the products of the others do not
+  const Tensor u = leaf64({1e-320, 1e-10});
+  CHECK(prod(u).item<double>() == 0.0);
+  CHECK(grad_of_sum(u, prod(u)) == V{1e-10, 1e-320});
+  const Tensor w = leaf64({1e300, 1e300, 1e-300});
+  CHECK(std::isinf(prod(w).item<double>()));
+  const V gw = grad_of_sum(w, prod(w));
+  CHECK(gw[0] == doctest::Approx(1.0));
+  CHECK(gw[1] == doctest::Approx(1.0));
+  CHECK(std::isinf(gw[2]));
 }
 
 TEST_CASE("logsumexp: stable for large and -inf values") {
