@@ -96,6 +96,9 @@ Tensor validate(Tensor g, const Node& producer, const std::string& what, const O
   return detail::sum_to(g, meta.shape);
 }
 
+// The active backward trace of this thread (BackwardTraceGuard), or null.
+thread_local const BackwardTraceFn* t_trace = nullptr;
+
 struct Cleanup {  // clears engine state from every visited node, also when an exception escapes
   std::vector<Node*>* order;
   ~Cleanup() {
@@ -213,11 +216,22 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
                                    "to backward twice. Forward op called at {}",
                                    node.name(), format_where(node.where())));
     TensorList input_grads;
+    TensorList traced_grads;  // what the node received, kept for the trace (apply consumes `grads`)
+    if (t_trace != nullptr) traced_grads = grads;
     {
       // Errors raised inside the backward formula name the user's forward call site.
       OpScope scope(node.name(), node.where());
       BackwardFnScope in_backward;
       input_grads = node.apply(std::move(grads));
+    }
+    if (t_trace != nullptr) {
+      const BackwardTraceFn* trace = t_trace;
+      t_trace = nullptr;  // no tracing of whatever the observer itself computes
+      struct Restore {
+        const BackwardTraceFn* fn;
+        ~Restore() { t_trace = fn; }
+      } restore{trace};
+      (*trace)(node, traced_grads, input_grads);
     }
     if (!retain_graph && !node.saved_.empty()) {
       node.release_variables();
@@ -246,6 +260,12 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
 }
 
 }  // namespace
+
+BackwardTraceGuard::BackwardTraceGuard(BackwardTraceFn fn) : fn_(std::move(fn)), previous_(t_trace) {
+  t_trace = fn_ ? &fn_ : nullptr;
+}
+
+BackwardTraceGuard::~BackwardTraceGuard() { t_trace = previous_; }
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {
   run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, nullptr, "backward");
