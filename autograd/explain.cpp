@@ -238,6 +238,13 @@ struct Graph {
 
 std::string d_of(const std::string& top, const std::string& bottom) { return "∂" + top + "/∂" + bottom; }
 
+// Characters (UTF-8 code points) of `s`, to align the second line of a chain under its "=".
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 void explain_steps(const Graph& g, const ExplainOptions& opt, std::string& out) {
   const auto& steps = g.record->steps;
   out += fmt::format("Backward pass of {}: {} nodes, in the order the engine runs them\n", g.root_label, steps.size());
@@ -340,9 +347,9 @@ void explain_chains(const Graph& g, const ExplainOptions& opt, std::string& out)
           nums.push_back("(" + num(factors[i - 1], opt.precision) + ")");
           product *= factors[i - 1];
         }
-        out += fmt::format("  {:{}} = {} = {}\n", "", d_of(r, lv).size() - 2 * 2, fmt::join(nums, " · "), num(product, opt.precision));
+        out += fmt::format("  {:{}} = {} = {}\n", "", display_width(d_of(r, lv)), fmt::join(nums, " · "), num(product, opt.precision));
       } else {
-        out += fmt::format("  {:{}} = {}\n", "", d_of(r, lv).size() - 2 * 2, tensor_text(gv, opt.precision, opt.max_elements));
+        out += fmt::format("  {:{}} = {}\n", "", display_width(d_of(r, lv)), tensor_text(gv, opt.precision, opt.max_elements));
       }
     } else {
       // Several named consumers: the sum over them, one level up.
@@ -363,9 +370,9 @@ void explain_chains(const Graph& g, const ExplainOptions& opt, std::string& out)
       }
       out += fmt::format("  {} = {}\n", d_of(r, lv), fmt::join(terms, " + "));
       if (all_numeric) {
-        out += fmt::format("  {:{}} = {} = {}\n", "", d_of(r, lv).size() - 2 * 2, fmt::join(nums, " + "), num(total, opt.precision));
+        out += fmt::format("  {:{}} = {} = {}\n", "", display_width(d_of(r, lv)), fmt::join(nums, " + "), num(total, opt.precision));
       } else {
-        out += fmt::format("  {:{}} = {}\n", "", d_of(r, lv).size() - 2 * 2, tensor_text(gv, opt.precision, opt.max_elements));
+        out += fmt::format("  {:{}} = {}\n", "", display_width(d_of(r, lv)), tensor_text(gv, opt.precision, opt.max_elements));
       }
     }
   }

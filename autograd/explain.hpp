@@ -10,6 +10,8 @@
 //
 // Names come from Tensor::set_name(). Leaves are found through the graph; intermediate tensors must be
 // passed in `named` (a node does not keep its output tensor, only the engine's gradient for it).
+// The text and the pictures grow with the graph: these are for the small graphs of worked examples and
+// for debugging a few nodes, not for whole networks.
 
 #include <cstdint>
 #include <memory>

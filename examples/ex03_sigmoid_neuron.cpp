@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   run_gnuplot(fmt::format("set terminal pngcairo size 900,380 font 'Helvetica,10'\n"
                           "set output '{}'\nset datafile separator ','\nset key autotitle columnhead\n"
                           "set multiplot layout 1,2 title 'Sigmoid neuron, gradient descent (deck 003)'\n"
-                          "set xlabel 'epoch'\nset ylabel 'error'\nset logscale y\n"
+                          "set key right center\nset xlabel 'epoch'\nset ylabel 'error'\nset logscale y\n"
                           "plot '{}' using 1:4 with lines lw 2 title 'error'\n"
                           "unset logscale y\nset ylabel 'parameter'\n"
                           "plot '{}' using 1:2 with lines lw 2 title 'w', '' using 1:3 with lines lw 2 title 'b'\n"

@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
     const double left = acts[k].table_df(std::nextafter(0.0, -1.0)), right = acts[k].table_df(std::nextafter(0.0, 1.0));
     const double d0 = curves[k].df_at_zero;
     const bool subgradient = d0 >= std::min(left, right) && d0 <= std::max(left, right);
-    fmt::print("{:<22} table's f'(0) = {:<8} one-sided f'(0-), f'(0+) = {:<6}, {:<6}  xgrad's f'(0) = {:<6} {}\n", acts[k].name,
-               k == 1 ? std::string("?") : num(acts[k].table_df(0.0)), num(left), num(right), num(d0),
-               subgradient ? "" : "<- outside [f'(0-), f'(0+)]: not a subgradient");
+    fmt::print("{:<22} table's f'(0) = {:<6} [f'(0-), f'(0+)] = {:<14} xgrad's f'(0) = {}{}\n", acts[k].name,
+               k == 1 ? std::string("?") : num(acts[k].table_df(0.0)), fmt::format("[{}, {}]", num(left), num(right)), num(d0),
+               subgradient ? "" : "  <- outside [f'(0-), f'(0+)]: not a subgradient");
   }
   fmt::print("(ReLU: the table's '1 for x >= 0' vs xgrad's 0 at the kink, like PyTorch; both are subgradients. The step's\n"
              " derivative is 0 everywhere else and undefined at 0, so gradient descent cannot train a perceptron. xgrad's\n"

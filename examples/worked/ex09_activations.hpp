@@ -42,29 +42,29 @@ inline std::vector<Activation> table() {
   auto softmax1 = [](double x) { return std::exp(x) / (std::exp(x) + std::exp(kSoftmaxOther1) + std::exp(kSoftmaxOther2)); };
   return {
       {"identity", "identity", "x", "1", [](double x) { return x; }, [](double) { return 1.0; }, false},
-      {"step", "binary step", "0 for x < 0, 1 for x >= 0", "0 for x != 0 (? at 0)", [](double x) { return x < 0 ? 0.0 : 1.0; },
+      {"step", "binary step", "0 for x < 0, 1 for x >= 0", "0 for x ≠ 0 (? at 0)", [](double x) { return x < 0 ? 0.0 : 1.0; },
        [](double) { return 0.0; }, true},
       {"sigmoid", "logistic (sigmoid)", "1/(1 + e^-x)", "f(x)(1 - f(x))", sig, [=](double x) { return sig(x) * (1 - sig(x)); }, false},
-      {"tanh", "tanh", "2/(1 + e^-2x) - 1", "1 - f(x)^2", [](double x) { return 2.0 / (1.0 + std::exp(-2 * x)) - 1.0; },
+      {"tanh", "tanh", "2/(1 + e^-2x) - 1", "1 - f(x)²", [](double x) { return 2.0 / (1.0 + std::exp(-2 * x)) - 1.0; },
        [](double x) {
          const double f = 2.0 / (1.0 + std::exp(-2 * x)) - 1.0;
          return 1 - f * f;
        },
        false},
-      {"arctan", "arctan", "tan^-1(x)", "1/(x^2 + 1)", [](double x) { return std::atan(x); }, [](double x) { return 1.0 / (x * x + 1.0); },
+      {"arctan", "arctan", "tan⁻¹(x)", "1/(x² + 1)", [](double x) { return std::atan(x); }, [](double x) { return 1.0 / (x * x + 1.0); },
        false},
       {"relu", "ReLU", "0 for x < 0, x for x >= 0", "0 for x < 0, 1 for x >= 0", [](double x) { return x < 0 ? 0.0 : x; },
        [](double x) { return x < 0 ? 0.0 : 1.0; }, true},
-      {"prelu", "PReLU (a = 0.25)", "a x for x < 0, x for x >= 0", "a for x < 0, 1 for x >= 0",
+      {"prelu", "PReLU (α = 0.25)", "αx for x < 0, x for x >= 0", "α for x < 0, 1 for x >= 0",
        [](double x) { return x < 0 ? kPreluAlpha * x : x; }, [](double x) { return x < 0 ? kPreluAlpha : 1.0; }, true},
-      {"elu", "ELU (a = 1)", "a(e^x - 1) for x < 0, x for x >= 0", "f(x) + a for x < 0, 1 for x >= 0",
+      {"elu", "ELU (α = 1)", "α(e^x - 1) for x < 0, x for x >= 0", "f(x) + α for x < 0, 1 for x >= 0",
        [](double x) { return x < 0 ? kEluAlpha * (std::exp(x) - 1) : x; },
        [](double x) { return x < 0 ? kEluAlpha * (std::exp(x) - 1) + kEluAlpha : 1.0; }, true},
-      {"selu", "SELU", "l a(e^x - 1) for x < 0, l x for x >= 0", "f(x) + l a for x < 0, l for x >= 0",
+      {"selu", "SELU", "λα(e^x - 1) for x < 0, λx for x >= 0", "f(x) + λα for x < 0, λ for x >= 0",
        [](double x) { return x < 0 ? kSeluScale * kSeluAlpha * (std::exp(x) - 1) : kSeluScale * x; },
        [](double x) { return x < 0 ? kSeluScale * kSeluAlpha * std::exp(x) : kSeluScale; }, true},
       {"softplus", "SoftPlus", "ln(1 + e^x)", "1/(1 + e^-x)", [](double x) { return std::log(1 + std::exp(x)); }, sig, false},
-      {"leaky_relu", "Leaky ReLU (a = 0.01)", "max(a x, x)", "1 for x > 0, a for x <= 0", [](double x) { return std::max(kLeakyAlpha * x, x); },
+      {"leaky_relu", "Leaky ReLU (α = 0.01)", "max(αx, x)", "1 for x > 0, α for x <= 0", [](double x) { return std::max(kLeakyAlpha * x, x); },
        [](double x) { return x > 0 ? 1.0 : kLeakyAlpha; }, true},
       {"softmax1", "softmax([x, 1, -1])_1", "e^x / (e^x + e^1 + e^-1)", "e^x (e^1 + e^-1) / (e^x + e^1 + e^-1)^2", softmax1,
        [](double x) {
