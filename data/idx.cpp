@@ -238,8 +238,8 @@ void load_split(const std::string& dir, const char* who, const char* prefix, Ten
     throw IOError(fmt::format("{}: '{}' holds shape {}, expected (N, 28, 28) images", who, ipath, shape_str(img.shape())));
   Tensor lab = read_idx(lpath, kInt64);
   if (lab.dim() != 1 || lab.size(0) != img.size(0))
-    throw IOError(fmt::format("{}: '{}' holds shape {}, expected ({}) labels to match the images of '{}'", who, lpath,
-                              shape_str(lab.shape()), img.size(0), ipath));
+    throw IOError(fmt::format("{}: '{}' holds shape {}, expected shape {} (one label per image of '{}')", who, lpath,
+                              shape_str(lab.shape()), shape_str({img.size(0)}), ipath));
   const std::int64_t* l = lab.data<std::int64_t>();
   for (std::int64_t i = 0; i < lab.numel(); ++i)
     if (l[i] < 0 || l[i] > 9)

@@ -607,7 +607,7 @@ Checkpoint load_safetensors(const std::string& path) {
         throw IOError(fmt::format("{}: field 'shape' entry {} is too large: {}", where, d, s));
       e.shape.push_back(static_cast<std::int64_t>(s));
       if (s == 0) zero = true;
-      if (bytes <= data_size) bytes *= s;
+      if (bytes <= UINT64_MAX) bytes *= s;  // bytes <= 2^64 and s < 2^63: no 128-bit overflow
     }
     if (zero) bytes = 0;
     if (offsets->kind != Json::Kind::array || offsets->items.size() != 2)
@@ -624,8 +624,8 @@ Checkpoint load_safetensors(const std::string& path) {
     if (bytes != e.end - e.begin)
       throw IOError(fmt::format("{}: field 'shape' {} of {} needs {} bytes, but 'data_offsets' [{}, {}] span {}", where,
                                 shape_str(e.shape), e.dtype->name,
-                                bytes > data_size ? fmt::format("more than {}", data_size)
-                                                  : fmt::format("{}", static_cast<std::uint64_t>(bytes)),
+                                bytes > UINT64_MAX ? fmt::format("more than {}", UINT64_MAX)
+                                                   : fmt::format("{}", static_cast<std::uint64_t>(bytes)),
                                 e.begin, e.end, e.end - e.begin));
     entries.push_back(std::move(e));
   }
