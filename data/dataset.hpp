@@ -5,6 +5,7 @@
 // consume; get_batch exists so that a dataset held in memory (TensorDataset) can gather a whole
 // batch with one copy instead of one copy per sample plus a stack.
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -102,6 +103,13 @@ class Subset : public Dataset {
 /// ValueError for negative lengths, counts that do not add up, or fractions that do not sum to 1.
 std::vector<Subset> random_split(std::shared_ptr<const Dataset> dataset, const std::vector<double>& lengths,
                                  std::uint64_t seed);
+/// Convenience: random_split over a copy of `dataset` held by the returned subsets (e.g. a TensorDataset,
+/// cheap to copy).
+template <class D>
+  requires std::derived_from<D, Dataset>
+std::vector<Subset> random_split(D dataset, const std::vector<double>& lengths, std::uint64_t seed) {
+  return random_split(std::make_shared<const D>(std::move(dataset)), lengths, seed);
+}
 
 /// The result of validation_split.
 struct TrainValSplit {
@@ -119,6 +127,12 @@ struct TrainValSplit {
 /// the same way. ValueError for a fraction outside [0, 1).
 TrainValSplit validation_split(std::shared_ptr<const Dataset> dataset, double fraction, bool shuffle = false,
                                std::uint64_t seed = 0);
+/// Convenience: validation_split over a copy of `dataset` held by the returned subsets.
+template <class D>
+  requires std::derived_from<D, Dataset>
+TrainValSplit validation_split(D dataset, double fraction, bool shuffle = false, std::uint64_t seed = 0) {
+  return validation_split(std::make_shared<const D>(std::move(dataset)), fraction, shuffle, seed);
+}
 
 /// A random permutation of 0..n-1 from a generator seeded with `seed` (Fisher-Yates over a
 /// std::mt19937_64 with an unbiased bounded draw implemented here, so the result is the same with

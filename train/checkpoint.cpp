@@ -50,6 +50,37 @@ const char* kind_name(Json::Kind k) {
   }
 }
 
+// Position of the first byte that is not part of valid UTF-8, or npos.
+std::size_t invalid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) len = 1, cp = c;
+    else if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1Fu;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0Fu;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07u;
+    else return i;
+    if (i + len > s.size()) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    // Overlong forms, surrogates and values above U+10FFFF are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp < 0xE000))
+      return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// Arrays in a safetensors header are shapes and offsets: this bounds the parse tree of a hostile
+// header (a 100 MB array of zeros would otherwise become 50 million nodes).
+constexpr std::size_t kMaxArrayItems = 1024;
+
 class JsonParser {
  public:
   JsonParser(std::string_view text, std::string context) : s_(text), context_(std::move(context)) {}
@@ -137,6 +168,7 @@ class JsonParser {
       }
       for (;;) {
         skip_ws();
+        if (v.items.size() == kMaxArrayItems) fail(fmt::format("array longer than {} items", kMaxArrayItems));
         v.items.push_back(parse_value(depth + 1));
         skip_ws();
         if (i_ < s_.size() && s_[i_] == ',') {
@@ -444,6 +476,10 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     header += "\"__metadata__\":{";
     bool first = true;
     for (const auto& [k, v] : metadata) {
+      for (const std::string* str : {&k, &v})
+        if (invalid_utf8(*str) != std::string_view::npos)
+          throw ValueError(fmt::format("{}: '{}': metadata {} '{}' is not valid UTF-8", who, path, str == &k ? "key" : "value of",
+                                       k));
       if (!first) header += ',';
       first = false;
       write_json_string(header, k);
@@ -458,6 +494,8 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     if (name == "__metadata__")
       throw ValueError(fmt::format("{}: '{}': the name '__metadata__' is reserved for the metadata", who, path));
     if (!t.defined()) throw ValueError(fmt::format("{}: '{}': tensor '{}' is undefined", who, path, name));
+    if (invalid_utf8(name) != std::string_view::npos)
+      throw ValueError(fmt::format("{}: '{}': tensor name '{}' is not valid UTF-8", who, path, name));
     contiguous.push_back(t.detach().contiguous());
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
     if (header.size() > 1) header += ',';
@@ -480,7 +518,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     if (remove_tmp) ::unlink(tmp.c_str());
     throw IOError(fmt::format("{}: cannot write '{}': {}: {}", who, path, what, errno_text(err)));
   };
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666));
   if (fd.get() < 0) fail(fmt::format("cannot create the temporary file '{}'", tmp), errno, false);
   if (int e = write_all(fd.get(), &header_len, 8)) fail("write failed", e, true);
   if (int e = write_all(fd.get(), header.data(), header.size())) fail("write failed", e, true);
@@ -555,6 +593,8 @@ Checkpoint load_safetensors(const std::string& path) {
   const std::uint64_t data_start = 8 + header_len;
   const std::uint64_t data_size = file_size - data_start;
 
+  if (const std::size_t bad = invalid_utf8(header); bad != std::string_view::npos)
+    throw IOError(fmt::format("{}: the header is not valid UTF-8 (byte {} of the header)", ctx, bad));
   const Json root = JsonParser(header, ctx).parse_document();
   if (root.kind != Json::Kind::object)
     throw IOError(fmt::format("{}: the header must be a JSON object, got {}", ctx, kind_name(root.kind)));

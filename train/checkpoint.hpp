@@ -41,7 +41,8 @@ inline constexpr std::uint64_t kMaxSafetensorsHeader = 100'000'000;
 /// Writes `tensors` (float32 -> "F32", float64 -> "F64", int64 -> "I64"; any shape including 0-d
 /// and empty; views are written as their values) and `metadata` to `path` atomically (see above).
 /// Values are stored bit-exactly; gradients and requires_grad are not stored.
-/// ValueError for an undefined tensor, an empty name or the reserved name "__metadata__";
+/// ValueError for an undefined tensor, an empty name, the reserved name "__metadata__", or a name or
+/// metadata string that is not valid UTF-8 (JSON and the Python reader require it);
 /// IOError naming the path and the errno text when the file cannot be written (missing directory,
 /// permissions, full disk, ...); the previous file at `path` is then untouched and the temporary file
 /// is removed.
@@ -49,7 +50,8 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
 
 /// Reads a safetensors file. Everything is validated before any tensor is allocated, and nothing
 /// larger than the file is ever allocated: the header length against the file size and the 100 MB
-/// cap; the JSON syntax (with the byte offset of the error); every entry's fields ("dtype" a known
+/// cap; UTF-8 and JSON syntax (with the byte offset of the error; arrays of at most 1024 items, nesting
+/// of at most 32 levels, so the parse tree stays proportional to the header); every entry's fields ("dtype" a known
 /// name, "shape" a list of non-negative integers, "data_offsets" two integers begin <= end); the
 /// shape's byte size against its offsets; offsets inside the data region, not overlapping, and
 /// covering it without holes (as the format requires); "__metadata__" values being strings.

@@ -291,6 +291,13 @@ TEST_CASE("validation_split: Keras takes the last fraction unshuffled") {
   CHECK(none.val.size() == 0);
   check_throws_with<ValueError>([&] { data::validation_split(ds, 1.0); }, {"validation_split", "[0, 1)", "1"});
   check_throws_with<ValueError>([&] { data::validation_split(ds, -0.1); }, {"validation_split", "-0.1"});
+  // By-value overloads keep their own copy of the dataset alive.
+  auto byval = data::validation_split(numbered(4), 0.5);
+  CHECK(ids(byval.val.get_batch(std::vector<std::int64_t>{0, 1})) == std::vector<std::int64_t>{2, 3});
+  auto parts = data::random_split(numbered(4), {0.5, 0.5}, 3);
+  data::DataLoader from_split(parts[1], {.batch_size = 8});
+  auto got = epoch_ids(from_split);
+  CHECK(got == parts[1].indices());
   // A loader over the validation subset gathers through the parent.
   data::DataLoader val(std::make_shared<data::Subset>(s.val), {.batch_size = 2});
   CHECK(epoch_ids(val) == std::vector<std::int64_t>{7, 8, 9});

@@ -129,6 +129,10 @@ TEST_CASE("safetensors: save errors name the path and leave the old file intact"
   check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"", ones({1})}}); }, {"save_safetensors", "empty name"});
   check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"__metadata__", ones({1})}}); },
                                 {"save_safetensors", "__metadata__", "reserved"});
+  check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"w\xff", ones({1})}}); },
+                                {"save_safetensors", path, "tensor name", "not valid UTF-8"});
+  check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"w", ones({1})}}, {{"note", "\xe9t\xe9"}}); },
+                                {"save_safetensors", path, "metadata value of 'note'", "not valid UTF-8"});
   const std::string nodir = dir.file("no/such/dir/ck.safetensors");
   check_throws_with<IOError>([&] { train::save_safetensors(nodir, {{"w", ones({1})}}); },
                              {"save_safetensors", nodir, "No such file or directory"});
@@ -311,6 +315,11 @@ TEST_CASE("safetensors: load rejects damaged files with messages naming the file
       {R"({"a":"\ud800"})", "", {"JSON syntax error", "unpaired surrogate"}},
       {R"({"a":tru})", "", {"JSON syntax error", "expected 'true'"}},
       {"{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}", "", {"JSON syntax error", "nesting deeper than 32"}},
+      {"{\"a\":[0" + [] { std::string z; for (int i = 0; i < 1024; ++i) z += ",0"; return z; }() + "]}", "",
+       {"JSON syntax error", "array longer than 1024 items"}},
+      {"{\"a\xff\":1}", "", {"not valid UTF-8", "byte 3"}},
+      {"{\"a\xc0\xaf\":1}", "", {"not valid UTF-8", "byte 3"}},  // an overlong '/'
+
       // structure
       {R"([1])", "", {"header must be a JSON object", "an array"}},
       {R"({"a":5})", "", {"tensor 'a'", "must be an object", "a number"}},
