@@ -42,6 +42,7 @@ struct DataLoaderOptions {
 /// produced lazily, one get_batch call each, so a TensorDataset costs one row gather per batch.
 class DataLoader {
  public:
+  /// See below.
   class Iterator;
 
   /// A loader over `dataset` (shared: the loader keeps it alive). ValueError for a null dataset or
@@ -77,12 +78,14 @@ class DataLoader {
   /// the iterator reaches it). Copies share the epoch's order but not their position.
   class Iterator {
    public:
+    // Standard input-iterator traits.
     using value_type = Batch;
     using difference_type = std::ptrdiff_t;
     using reference = const Batch&;
     using pointer = const Batch*;
     using iterator_category = std::input_iterator_tag;
 
+    /// A singular iterator (compares equal to an iterator at batch 0).
     Iterator() = default;
     /// The current batch.
     const Batch& operator*() const;

@@ -18,7 +18,9 @@ namespace xgrad::data {
 /// One sample: `input` has the per-sample shape (the dataset's row shape), `target` likewise
 /// (a 0-d tensor for scalar labels). `target` is undefined for a dataset without targets.
 struct Example {
+  /// The sample's input (row shape of the dataset's inputs).
   Tensor input;
+  /// The sample's target (row shape of the targets), or undefined.
   Tensor target;
 };
 
@@ -26,13 +28,16 @@ struct Example {
 /// shape), e.g. (B, 784) float32 images and (B) int64 labels. `target` is undefined when the dataset
 /// has no targets. Fresh tensors that do not require grad.
 struct Batch {
+  /// (B, ...) inputs.
   Tensor input;
+  /// (B, ...) targets, or undefined.
   Tensor target;
 };
 
 /// The interface of every dataset: `size()` samples, numbered 0..size()-1.
 class Dataset {
  public:
+  /// Datasets are used through pointers to the base class.
   virtual ~Dataset() = default;
   /// Number of samples.
   virtual std::int64_t size() const = 0;
