@@ -418,7 +418,11 @@ int write_all(int fd, const void* data, std::size_t n) {
   return 0;
 }
 
-// Reads exactly n bytes at `offset`, or returns the errno of the failure (EIO for a short file).
+// Reads exactly n bytes at `offset`, or returns the errno of the failure (kShortRead at the end of the file).
+constexpr int kShortRead = -1;
+std::string read_error(int e) {
+  return e == kShortRead ? std::string("unexpected end of file (was the file changed while it was read?)") : errno_text(e);
+}
 int read_at(int fd, void* data, std::size_t n, std::uint64_t offset) {
   auto* p = static_cast<char*>(data);
   while (n > 0) {
@@ -427,7 +431,7 @@ int read_at(int fd, void* data, std::size_t n, std::uint64_t offset) {
       if (errno == EINTR) continue;
       return errno;
     }
-    if (r == 0) return EIO;
+    if (r == 0) return kShortRead;
     p += r;
     n -= static_cast<std::size_t>(r);
     offset += static_cast<std::uint64_t>(r);
@@ -519,7 +523,10 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     throw IOError(fmt::format("{}: cannot write '{}': {}: {}", who, path, what, errno_text(err)));
   };
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666));
-  if (fd.get() < 0) fail(fmt::format("cannot create the temporary file '{}'", tmp), errno, false);
+  if (fd.get() < 0) {
+    const int e = errno;  // read before formatting (which may allocate)
+    fail(fmt::format("cannot create the temporary file '{}'", tmp), e, false);
+  }
   if (int e = write_all(fd.get(), &header_len, 8)) fail("write failed", e, true);
   if (int e = write_all(fd.get(), header.data(), header.size())) fail("write failed", e, true);
   for (const Tensor& t : contiguous) {
@@ -527,15 +534,26 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     if (bytes == 0) continue;
     if (int e = write_all(fd.get(), bytes_of(t), bytes)) fail("write failed", e, true);
   }
-  if (::fsync(fd.get()) != 0) fail("fsync failed", errno, true);
+  if (::fsync(fd.get()) != 0) {
+    const int e = errno;
+    fail("fsync failed", e, true);
+  }
   if (int e = fd.close()) fail("close failed", e, true);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(fmt::format("cannot rename '{}' over it", tmp), errno, true);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    fail(fmt::format("cannot rename '{}' over it", tmp), e, true);
+  }
   const std::string dir = parent_dir(path);
   Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() < 0) fail(fmt::format("cannot open the directory '{}' to fsync it", dir), errno, false);
+  if (dfd.get() < 0) {
+    const int e = errno;
+    fail(fmt::format("cannot open the directory '{}' to fsync it", dir), e, false);
+  }
   // Some file systems do not support fsync on directories (EINVAL); the rename is done anyway.
-  if (::fsync(dfd.get()) != 0 && errno != EINVAL && errno != EROFS)
-    fail(fmt::format("fsync of the directory '{}' failed", dir), errno, false);
+  if (::fsync(dfd.get()) != 0) {
+    const int e = errno;
+    if (e != EINVAL && e != EROFS) fail(fmt::format("fsync of the directory '{}' failed", dir), e, false);
+  }
 }
 
 // ---- load -----------------------------------------------------------------------------------
@@ -579,7 +597,7 @@ Checkpoint load_safetensors(const std::string& path) {
   if (file_size < 8)
     throw IOError(fmt::format("{}: the file has {} bytes, too short for the 8-byte header length (truncated?)", ctx, file_size));
   std::uint64_t header_len = 0;
-  if (int e = read_at(fd.get(), &header_len, 8, 0)) throw IOError(fmt::format("{}: cannot read: {}", ctx, errno_text(e)));
+  if (int e = read_at(fd.get(), &header_len, 8, 0)) throw IOError(fmt::format("{}: cannot read: {}", ctx, read_error(e)));
   if (header_len > file_size - 8)
     throw IOError(fmt::format("{}: the header length {} exceeds the {} bytes after the length field (file of {} bytes: "
                               "truncated, or not a safetensors file)",
@@ -589,7 +607,7 @@ Checkpoint load_safetensors(const std::string& path) {
   if (header_len < 2) throw IOError(fmt::format("{}: the header length {} is too small for a JSON object", ctx, header_len));
   std::string header(static_cast<std::size_t>(header_len), '\0');
   if (int e = read_at(fd.get(), header.data(), header.size(), 8))
-    throw IOError(fmt::format("{}: cannot read the header: {}", ctx, errno_text(e)));
+    throw IOError(fmt::format("{}: cannot read the header: {}", ctx, read_error(e)));
   const std::uint64_t data_start = 8 + header_len;
   const std::uint64_t data_size = file_size - data_start;
 
@@ -706,7 +724,7 @@ Checkpoint load_safetensors(const std::string& path) {
         dst = buf.data();
       }
       if (int err = read_at(fd.get(), dst, n, data_start + e.begin))
-        throw IOError(fmt::format("{}: tensor '{}': cannot read its data: {}", ctx, e.name, errno_text(err)));
+        throw IOError(fmt::format("{}: tensor '{}': cannot read its data: {}", ctx, e.name, read_error(err)));
       if (!native) convert_into(e.dtype->name, buf.data(), static_cast<std::size_t>(t.numel()), t);
     }
     out.tensors.emplace(e.name, std::move(t));
