@@ -4,4 +4,6 @@
 // optimizers (xgrad::optim::), data loading (xgrad::data::) and training (xgrad::train::).
 
 #include "autograd/autograd.hpp"
+#include "data/data.hpp"
 #include "optim/optim.hpp"
+#include "train/checkpoint.hpp"
