@@ -5,6 +5,7 @@
 #include "engine.hpp"
 #include "error.hpp"
 #include "format.hpp"
+#include "function.hpp"
 #include "gradcheck.hpp"
 #include "grad_mode.hpp"
 #include "node.hpp"

@@ -8,6 +8,7 @@
 #include "detail/record.hpp"
 #include "detail/tensor_impl.hpp"
 #include "grad_mode.hpp"
+#include "kernels/elementwise.hpp"
 #include "node.hpp"
 #include "ops.hpp"
 
@@ -63,21 +64,26 @@ void accumulate_into(Tensor& slot, Tensor&& g, bool create_graph) {
   }
 }
 
-bool all_finite(const Tensor& t) {
-  return dispatch_dtype(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    for (T v : t.to_vector<T>())
-      if (!std::isfinite(v)) return false;
-    return true;
-  });
-}
+// True while the engine runs a node's backward function on this thread. Anomaly mode then checks the
+// gradients the node returns (naming the node and its forward call site) instead of every op inside
+// the backward formula (which would name library code).
+thread_local bool t_in_backward_fn = false;
+
+struct BackwardFnScope {
+  bool previous = t_in_backward_fn;
+  BackwardFnScope() noexcept { t_in_backward_fn = true; }
+  ~BackwardFnScope() { t_in_backward_fn = previous; }
+  BackwardFnScope(const BackwardFnScope&) = delete;
+  BackwardFnScope& operator=(const BackwardFnScope&) = delete;
+};
 
 // Makes `g` fit the output it is meant for: same dtype, and the same shape (summing broadcast
 // dimensions when g is an expansion of it, like PyTorch's validate_outputs).
-Tensor validate(Tensor g, const Node& producer, std::size_t input_index, const OutputMeta& meta) {
+// `what` says where g comes from, for the message ("returned ... for input 1", "a hook returned ...").
+Tensor validate(Tensor g, const Node& producer, const std::string& what, const OutputMeta& meta) {
   if (g.dtype() != meta.dtype)
-    throw GraphError(fmt::format("{}: returned a gradient of dtype {} for input {}, expected {}", producer.name(),
-                                 dtype_name(g.dtype()), input_index, dtype_name(meta.dtype)));
+    throw GraphError(fmt::format("{}: {} of dtype {}, expected {}. Forward op called at {}", producer.name(), what,
+                                 dtype_name(g.dtype()), dtype_name(meta.dtype), format_where(producer.where())));
   if (g.shape() == meta.shape) return g;
   bool expandable = g.dim() >= static_cast<std::int64_t>(meta.shape.size());
   for (std::size_t i = 0; expandable && i < meta.shape.size(); ++i) {
@@ -85,8 +91,8 @@ Tensor validate(Tensor g, const Node& producer, std::size_t input_index, const O
     expandable = meta.shape[i] == gd || meta.shape[i] == 1;
   }
   if (!expandable)
-    throw GraphError(fmt::format("{}: returned a gradient of shape {} for input {}, expected shape {}", producer.name(),
-                                 shape_str(g.shape()), input_index, shape_str(meta.shape)));
+    throw GraphError(fmt::format("{}: {} of shape {}, expected shape {}. Forward op called at {}", producer.name(), what,
+                                 shape_str(g.shape()), shape_str(meta.shape), format_where(producer.where())));
   return detail::sum_to(g, meta.shape);
 }
 
@@ -163,24 +169,42 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
     bool any = false;
     for (const Tensor& g : grads) any = any || g.defined();
     if (!any) continue;
+    // autograd::grad runs only the nodes on a path to a target; a target's own node runs only when
+    // further targets lie behind it.
+    bool execute = true;
+    if (targets != nullptr) {
+      if (!node.needed_) continue;
+      execute = false;
+      for (const Edge& e : node.next_edges_) execute = execute || (e.node && e.node->needed_);
+    }
     grads.resize(node.outputs_.size());
     for (std::size_t k = 0; k < grads.size(); ++k)
       if (!grads[k].defined()) grads[k] = zeros(node.outputs_[k].shape, node.outputs_[k].dtype);
 
     for (auto& [nr, hook] : node.pre_hooks_) {
       Tensor r = hook.second(grads[nr]);
-      if (r.defined()) grads[nr] = validate(std::move(r), node, nr, node.outputs_[nr]);
+      if (r.defined())
+        grads[nr] = validate(std::move(r), node, fmt::format("a hook on output {} returned a gradient", nr), node.outputs_[nr]);
     }
-    for (auto& [nr, weak] : node.retained_)
-      if (auto impl = weak.lock()) impl->grad = (create_graph ? grads[nr] : grads[nr].detach()).impl();
 
-    if (targets != nullptr) {
-      for (std::size_t t = 0; t < targets->size(); ++t)
-        if ((*targets)[t].node == &node) {
-          const Tensor& g = grads[(*targets)[t].input_nr];
-          captured[t] = captured[t].defined() ? captured[t] : g;
-        }
-      if (!node.needed_ || dynamic_cast<AccumulateGrad*>(&node) != nullptr) continue;
+    if (targets == nullptr) {
+      // retain_grad(): accumulate like a leaf (out of place: the gradient may still be shared).
+      for (auto& [nr, weak] : node.retained_) {
+        auto impl = weak.lock();
+        if (!impl) continue;
+        const Tensor g = create_graph ? grads[nr] : grads[nr].detach();
+        impl->grad = impl->grad ? add(Tensor(impl->grad), g).impl() : g.impl();
+      }
+    } else {
+      for (std::size_t t = 0; t < targets->size(); ++t) {
+        if ((*targets)[t].node != &node || captured[t].defined()) continue;
+        Tensor g = grads[(*targets)[t].input_nr];
+        // A leaf's hooks live on the leaf (they run in AccumulateGrad during backward()); run them
+        // here too, so that grad() sees the same gradient backward() would accumulate.
+        if (auto* acc = dynamic_cast<AccumulateGrad*>(&node)) g = acc->run_hooks(std::move(g));
+        captured[t] = std::move(g);
+      }
+      if (!execute) continue;
     }
 
     if (node.released_)
@@ -188,21 +212,32 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
                                    "by the first backward). Pass retain_graph=true to the first backward if you need "
                                    "to backward twice. Forward op called at {}",
                                    node.name(), format_where(node.where())));
-    TensorList input_grads = node.apply(std::move(grads));
+    TensorList input_grads;
+    {
+      // Errors raised inside the backward formula name the user's forward call site.
+      OpScope scope(node.name(), node.where());
+      BackwardFnScope in_backward;
+      input_grads = node.apply(std::move(grads));
+    }
     if (!retain_graph && !node.saved_.empty()) {
       node.release_variables();
       node.released_ = true;
     }
-    const std::size_t n_edges = std::min(input_grads.size(), node.next_edges_.size());
-    for (std::size_t i = 0; i < n_edges; ++i) {
+    if (input_grads.size() > node.next_edges_.size())
+      throw GraphError(fmt::format("{}: returned {} gradients, but the node has {} inputs. Forward op called at {}", node.name(),
+                                   input_grads.size(), node.next_edges_.size(), format_where(node.where())));
+    for (std::size_t i = 0; i < input_grads.size(); ++i) {
       const Edge& e = node.next_edges_[i];
       if (!e.valid() || !input_grads[i].defined()) continue;
-      if (AnomalyMode::is_enabled() && !all_finite(input_grads[i]))
+      if (AnomalyMode::is_enabled() && !kernels::all_finite(input_grads[i]))
         throw AnomalyError(fmt::format("{}: the gradient it returned for input {} (shape {}) contains NaN or Inf. "
                                        "Forward op called at {}",
                                        node.name(), i, shape_str(input_grads[i].shape()), format_where(node.where())));
       Node& child = *e.node;
-      Tensor g = validate(std::move(input_grads[i]), node, i, child.outputs_[e.input_nr]);
+      Tensor g = input_grads[i].shape() == child.outputs_[e.input_nr].shape && input_grads[i].dtype() == child.outputs_[e.input_nr].dtype
+                     ? std::move(input_grads[i])
+                     : validate(std::move(input_grads[i]), node, fmt::format("returned a gradient for input {}", i),
+                                child.outputs_[e.input_nr]);
       if (child.buffer_.size() < child.outputs_.size()) child.buffer_.resize(child.outputs_.size());
       accumulate_into(child.buffer_[e.input_nr], std::move(g), create_graph);
     }
@@ -241,3 +276,13 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
 }
 
 }  // namespace xgrad::autograd
+
+namespace xgrad::detail {
+void check_forward_anomaly(const Tensor& t, const char* op, const Where& where) {
+  // Inside a backward function the engine checks the returned gradients instead (see t_in_backward_fn).
+  if (autograd::t_in_backward_fn || kernels::all_finite(t)) return;
+  const std::string scope = OpScope::call_site();  // names the op the user called, e.g. "(in log called at f.cpp:7)"
+  throw AnomalyError(fmt::format("anomaly detected in the forward pass: the output of {} (shape {}) contains NaN or Inf{}", op,
+                                 shape_str(t.shape()), scope.empty() ? " (op called at " + format_where(where) + ")" : scope));
+}
+}  // namespace xgrad::detail

@@ -99,13 +99,18 @@ AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("Accumul
   outputs_.push_back({leaf_->shape, leaf_->dtype});
 }
 
-TensorList AccumulateGrad::apply(TensorList&& grads) {
-  Tensor g = std::move(grads[0]);
-  if (!g.defined()) return {};
+Tensor AccumulateGrad::run_hooks(Tensor g) const {
   for (auto& [handle, hook] : leaf_->hooks) {
     Tensor r = hook(g);
     if (r.defined()) g = std::move(r);
   }
+  return g;
+}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  Tensor g = std::move(grads[0]);
+  if (!g.defined()) return {};
+  g = run_hooks(std::move(g));
   if (g.shape() != leaf_->shape || g.dtype() != leaf_->dtype)
     throw GraphError(fmt::format("AccumulateGrad: gradient of shape {} and dtype {} does not match the leaf's shape {} and dtype {}",
                                  shape_str(g.shape()), dtype_name(g.dtype()), shape_str(leaf_->shape), dtype_name(leaf_->dtype)));
@@ -119,6 +124,9 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     // handed to several inputs, e.g. both sides of an add).
     const bool exclusive = g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && !g.requires_grad();
     slot = exclusive ? g.impl() : g.detach().clone().impl();
+  } else if (slot->requires_grad) {
+    // The stored gradient is part of a graph (an earlier create_graph backward): never modify it in place.
+    slot = add(Tensor(slot), g).impl();
   } else {
     Tensor(slot).add_(g);
   }
@@ -156,11 +164,3 @@ void detail::attach(const std::shared_ptr<Node>& node, std::initializer_list<con
 }
 
 }  // namespace xgrad
-
-namespace xgrad::detail {
-void check_forward_anomaly(const Tensor& t, const char* op, const Where& where) {
-  if (!kernels::all_finite(t))
-    throw AnomalyError(fmt::format("{}: its output (shape {}) contains NaN or Inf; the op was called at {}", op, shape_str(t.shape()),
-                                   format_where(where)));
-}
-}  // namespace xgrad::detail

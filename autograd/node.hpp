@@ -112,6 +112,8 @@ class AccumulateGrad final : public Node {
  public:
   explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
   TensorList apply(TensorList&& grads) override;
+  /// Runs the leaf's hooks (Tensor::register_hook) on `g`; returns the possibly replaced gradient.
+  Tensor run_hooks(Tensor g) const;
   const std::shared_ptr<TensorImpl>& leaf() const noexcept { return leaf_; }
 
  private:

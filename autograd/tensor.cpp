@@ -247,6 +247,7 @@ Tensor& Tensor::detach_() {
   if (impl.grad_fn) detail::release_node(std::move(impl.grad_fn));
   impl.grad_fn.reset();
   impl.requires_grad = false;
+  impl.retains_grad = false;
   impl.output_nr = 0;
   return *this;
 }

@@ -60,7 +60,7 @@ Tensor arange(double end, Dtype dtype) { return arange(0.0, end, 1.0, dtype); }
 Tensor linspace(double start, double end, std::int64_t steps, Dtype dtype) {
   if (steps < 0) throw ValueError(fmt::format("linspace: number of steps must be non-negative, got {}", steps));
   const double h = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  return generate({steps}, dtype, [=](std::int64_t i) { return i == steps - 1 ? end : start + static_cast<double>(i) * h; });
+  return generate({steps}, dtype, [=](std::int64_t i) { return i == steps - 1 && steps > 1 ? end : start + static_cast<double>(i) * h; });
 }
 
 Tensor rand(const Shape& shape, Dtype dtype) { return uniform(shape, 0.0, 1.0, dtype); }
