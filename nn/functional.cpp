@@ -80,7 +80,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     const Tensor mu = mean(x, dims, /*keepdim=*/true);
     const Tensor centered = x - mu;
     const Tensor var = mean(square(centered), dims, /*keepdim=*/true);  // biased: used to normalize
-    y = centered * rsqrt(var + eps);
+    // the per-channel scale γ/√(σ²+eps) is formed on (1, C, 1) first: one full-size multiply, not two
+    Tensor scale = rsqrt(var + eps);
+    if (weight.defined()) scale = scale * reshape(weight, cshape);
+    y = centered * scale;
     if (running_mean.defined()) {
       NoGradGuard no_grad;
       const double correction = unbiased_running_var ? static_cast<double>(n) / static_cast<double>(n - 1) : 1.0;
@@ -91,9 +94,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   } else {
     if (!running_mean.defined())
       raise<ValueError>("batch_norm", "inference (training = false) needs running_mean and running_var");
-    y = (x - reshape(running_mean, cshape)) * rsqrt(reshape(running_var, cshape) + eps);
+    // a fixed affine map per channel: y = x·scale + shift, scale = γ/√(σ²+eps), shift = β - μ·scale
+    Tensor scale = rsqrt(reshape(running_var, cshape) + eps);
+    if (weight.defined()) scale = scale * reshape(weight, cshape);
+    Tensor shift = -(reshape(running_mean, cshape) * scale);
+    if (bias.defined()) shift = shift + reshape(bias, cshape);
+    return x * scale + shift;
   }
-  if (weight.defined()) y = y * reshape(weight, cshape);
   if (bias.defined()) y = y + reshape(bias, cshape);
   return y;
 }

@@ -120,6 +120,7 @@ Tensor Module::forward(const Tensor&) {
 
 Tensor Module::operator()(const Tensor& input, Where where) {
   OpScope scope(type_name().c_str(), where);
+  if (hooks_->pre.empty() && hooks_->forward.empty() && hooks_->backward.empty()) return forward(input);  // fast path
   const std::shared_ptr<HookTable> table = hooks_;  // keeps the table alive while hooks run
   Tensor x = input;
   if (!table->pre.empty()) {
