@@ -13,3 +13,4 @@
 #include "random.hpp"
 #include "shape.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"
