@@ -55,8 +55,8 @@ std::vector<std::string> split_fields(std::string_view line, char delim, const s
         field += line[i++];
       }
       if (!closed)
-        throw IOError(fmt::format("{}: '{}', line {}, column {}: unterminated quoted field (fields cannot span lines)", kWho, path,
-                                  line_no, out.size() + 1));
+        throw IOError(fmt::format("{}: '{}', line {}, column {}: unterminated quoted field (fields cannot span lines)", kWho,
+                                  path, line_no, out.size() + 1));
       while (i < n && is_space(line[i]) && (ws || line[i] != delim)) ++i;
       if (i < n && line[i] != delim && !ws)
         throw IOError(fmt::format("{}: '{}', line {}, column {}: unexpected text after a quoted field", kWho, path, line_no,
@@ -161,13 +161,14 @@ Parsed parse(const std::string& path, const std::string& text, std::int64_t skip
       p.cols = p.names.size();
     }
     if (fields.size() != p.cols)
-      throw IOError(fmt::format("{}: '{}', line {}: expected {} fields (as on line {}{}), got {}", kWho, path, line.number, p.cols,
-                                shape_line, header ? ", the header" : "", fields.size()));
+      throw IOError(fmt::format("{}: '{}', line {}: expected {} fields (as on line {}{}), got {}", kWho, path, line.number,
+                                p.cols, shape_line, header ? ", the header" : "", fields.size()));
     for (std::size_t c = 0; c < fields.size(); ++c) {
       const auto v = parse_number(fields[c]);
       if (!v)
-        throw IOError(fmt::format("{}: '{}', line {}, {}: {}", kWho, path, line.number, column_label(c, p.names),
-                                  fields[c].empty() ? std::string("empty cell") : fmt::format("'{}' is not a number", fields[c])));
+        throw IOError(
+            fmt::format("{}: '{}', line {}, {}: {}", kWho, path, line.number, column_label(c, p.names),
+                        fields[c].empty() ? std::string("empty cell") : fmt::format("'{}' is not a number", fields[c])));
       p.values.push_back(*v);
     }
     p.line_numbers.push_back(line.number);
@@ -179,7 +180,8 @@ Parsed parse(const std::string& path, const std::string& text, std::int64_t skip
 
 CsvData read_csv(const std::string& path, const CsvOptions& options) {
   if (!is_floating(options.feature_dtype))
-    throw DtypeError(fmt::format("{}: feature_dtype must be float32 or float64, got {}", kWho, dtype_name(options.feature_dtype)));
+    throw DtypeError(
+        fmt::format("{}: feature_dtype must be float32 or float64, got {}", kWho, dtype_name(options.feature_dtype)));
   if (options.skip_rows < 0) throw ValueError(fmt::format("{}: skip_rows must be >= 0, got {}", kWho, options.skip_rows));
   const std::string text = detail::read_file(path, kWho);
   const Parsed p = parse(path, text, options.skip_rows, options.has_header, options.delimiter);
@@ -197,8 +199,8 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
           break;
         }
       if (target < 0)
-        throw IOError(fmt::format("{}: '{}' has no column named '{}'; the columns are: {}", kWho, path, ref.name(),
-                                  join_names(p.names)));
+        throw IOError(
+            fmt::format("{}: '{}' has no column named '{}'; the columns are: {}", kWho, path, ref.name(), join_names(p.names)));
     } else {
       target = ref.index() < 0 ? ref.index() + ncols : ref.index();
       if (target < 0 || target >= ncols)
@@ -253,7 +255,8 @@ CsvData load_sklearn_csv(const std::string& path, Dtype feature_dtype) {
   const std::vector<Line> lines = split_lines(text, 0);
   if (lines.empty()) throw IOError(fmt::format("{}: '{}' is empty", who, path));
   if (lines[0].number != 1)
-    throw IOError(fmt::format("{}: '{}' starts with a blank line; line 1 must be 'n_samples,n_features,class names...'", who, path));
+    throw IOError(
+        fmt::format("{}: '{}' starts with a blank line; line 1 must be 'n_samples,n_features,class names...'", who, path));
   const std::vector<std::string> head = split_fields(lines[0].text, ',', path, 1);
   const auto n_samples = head.size() >= 2 ? parse_number(head[0]) : std::nullopt;
   const auto n_features = head.size() >= 2 ? parse_number(head[1]) : std::nullopt;
@@ -277,8 +280,8 @@ CsvData load_sklearn_csv(const std::string& path, Dtype feature_dtype) {
     const std::int64_t* t = d.target.data<std::int64_t>();
     for (std::int64_t i = 0; i < d.target.numel(); ++i)
       if (t[i] < 0 || t[i] >= static_cast<std::int64_t>(classes.size()))
-        throw IOError(fmt::format("{}: '{}', data row {}: label {} is outside 0..{} ({} class names on line 1)", who,
-                                  path, i + 1, t[i], classes.size() - 1, classes.size()));
+        throw IOError(fmt::format("{}: '{}', data row {}: label {} is outside 0..{} ({} class names on line 1)", who, path, i + 1,
+                                  t[i], classes.size() - 1, classes.size()));
   }
   d.class_names = std::move(classes);
   return d;

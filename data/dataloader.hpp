@@ -49,8 +49,7 @@ class DataLoader {
   /// batch_size < 1.
   DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {});
   /// Convenience: a loader that owns a copy of `dataset` (e.g. a TensorDataset, cheap to copy).
-  template <class D>
-    requires std::derived_from<D, Dataset>
+  template <std::derived_from<Dataset> D>
   DataLoader(D dataset, DataLoaderOptions options = {})  // NOLINT: implicit on purpose
       : DataLoader(std::make_shared<const D>(std::move(dataset)), options) {}
 

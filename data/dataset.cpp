@@ -114,9 +114,10 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor targets) {
   if (targets.defined()) {
     if (targets.dim() == 0) throw ShapeError("TensorDataset: targets must have at least one dimension (samples), got shape ()");
     if (targets.size(0) != inputs.size(0))
-      throw ShapeError(fmt::format("TensorDataset: inputs of shape {} and targets of shape {} differ in their first dimension "
-                                   "(number of samples: {} vs {})",
-                                   shape_str(inputs.shape()), shape_str(targets.shape()), inputs.size(0), targets.size(0)));
+      throw ShapeError(
+          fmt::format("TensorDataset: inputs of shape {} and targets of shape {} differ in their first dimension "
+                      "(number of samples: {} vs {})",
+                      shape_str(inputs.shape()), shape_str(targets.shape()), inputs.size(0), targets.size(0)));
     targets_ = targets.detach().contiguous();
   }
   inputs_ = inputs.detach().contiguous();
@@ -167,8 +168,7 @@ Batch Subset::get_batch(std::span<const std::int64_t> indices) const {
 
 // ---- splits ---------------------------------------------------------------------------------
 
-std::vector<Subset> random_split(std::shared_ptr<const Dataset> dataset, const std::vector<double>& lengths,
-                                 std::uint64_t seed) {
+std::vector<Subset> random_split(std::shared_ptr<const Dataset> dataset, const std::vector<double>& lengths, std::uint64_t seed) {
   if (!dataset) throw ValueError("random_split: the dataset is null");
   if (lengths.empty()) throw ValueError("random_split: no lengths given");
   const std::int64_t n = dataset->size();
@@ -192,14 +192,14 @@ std::vector<Subset> random_split(std::shared_ptr<const Dataset> dataset, const s
     std::int64_t sum = 0;
     for (std::size_t k = 0; k < lengths.size(); ++k) {
       if (lengths[k] != std::floor(lengths[k]))
-        throw ValueError(fmt::format("random_split: length {} is neither a whole sample count nor part of fractions summing "
-                                     "to 1 (they sum to {})",
-                                     lengths[k], total));
+        throw ValueError(
+            fmt::format("random_split: length {} is neither a whole sample count nor part of fractions summing "
+                        "to 1 (they sum to {})",
+                        lengths[k], total));
       counts[k] = static_cast<std::int64_t>(lengths[k]);
       sum += counts[k];
     }
-    if (sum != n)
-      throw ValueError(fmt::format("random_split: the lengths add up to {}, but the dataset has {} samples", sum, n));
+    if (sum != n) throw ValueError(fmt::format("random_split: the lengths add up to {}, but the dataset has {} samples", sum, n));
   }
   const std::vector<std::int64_t> perm = seeded_permutation(n, seed);
   std::vector<Subset> out;

@@ -106,12 +106,10 @@ class Subset : public Dataset {
 /// handed out one each round-robin from the first subset (PyTorch's rule). The permutation comes from
 /// a generator seeded with `seed` only (the same seed gives the same split on every platform).
 /// ValueError for negative lengths, counts that do not add up, or fractions that do not sum to 1.
-std::vector<Subset> random_split(std::shared_ptr<const Dataset> dataset, const std::vector<double>& lengths,
-                                 std::uint64_t seed);
+std::vector<Subset> random_split(std::shared_ptr<const Dataset> dataset, const std::vector<double>& lengths, std::uint64_t seed);
 /// Convenience: random_split over a copy of `dataset` held by the returned subsets (e.g. a TensorDataset,
 /// cheap to copy).
-template <class D>
-  requires std::derived_from<D, Dataset>
+template <std::derived_from<Dataset> D>
 std::vector<Subset> random_split(D dataset, const std::vector<double>& lengths, std::uint64_t seed) {
   return random_split(std::make_shared<const D>(std::move(dataset)), lengths, seed);
 }
@@ -133,8 +131,7 @@ struct TrainValSplit {
 TrainValSplit validation_split(std::shared_ptr<const Dataset> dataset, double fraction, bool shuffle = false,
                                std::uint64_t seed = 0);
 /// Convenience: validation_split over a copy of `dataset` held by the returned subsets.
-template <class D>
-  requires std::derived_from<D, Dataset>
+template <std::derived_from<Dataset> D>
 TrainValSplit validation_split(D dataset, double fraction, bool shuffle = false, std::uint64_t seed = 0) {
   return validation_split(std::make_shared<const D>(std::move(dataset)), fraction, shuffle, seed);
 }

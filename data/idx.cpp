@@ -28,13 +28,20 @@ struct TypeInfo {
 
 std::optional<TypeInfo> type_info(unsigned code) {
   switch (code) {
-    case 0x08: return TypeInfo{"ubyte", 1, false, kFloat32};
-    case 0x09: return TypeInfo{"sbyte", 1, false, kFloat32};
-    case 0x0B: return TypeInfo{"int16", 2, false, kFloat32};
-    case 0x0C: return TypeInfo{"int32", 4, false, kInt64};
-    case 0x0D: return TypeInfo{"float32", 4, true, kFloat32};
-    case 0x0E: return TypeInfo{"float64", 8, true, kFloat64};
-    default: return std::nullopt;
+    case 0x08:
+      return TypeInfo{"ubyte", 1, false, kFloat32};
+    case 0x09:
+      return TypeInfo{"sbyte", 1, false, kFloat32};
+    case 0x0B:
+      return TypeInfo{"int16", 2, false, kFloat32};
+    case 0x0C:
+      return TypeInfo{"int32", 4, false, kInt64};
+    case 0x0D:
+      return TypeInfo{"float32", 4, true, kFloat32};
+    case 0x0E:
+      return TypeInfo{"float64", 8, true, kFloat64};
+    default:
+      return std::nullopt;
   }
 }
 
@@ -133,15 +140,17 @@ Tensor read_idx(const std::string& path, std::optional<Dtype> dtype, std::uint64
                               got_head, in.note()));
   const auto magic = static_cast<std::uint32_t>(be_uint(head, 4));
   if (head[0] != 0 || head[1] != 0)
-    throw IOError(fmt::format("{}: '{}' is not an IDX file: wrong magic number 0x{:08X} (an IDX file starts with two zero bytes, "
-                              "a type code and the rank, e.g. 0x00000803 for ubyte images)",
-                              kWho, path, magic));
+    throw IOError(
+        fmt::format("{}: '{}' is not an IDX file: wrong magic number 0x{:08X} (an IDX file starts with two zero bytes, "
+                    "a type code and the rank, e.g. 0x00000803 for ubyte images)",
+                    kWho, path, magic));
   const unsigned code = head[2], rank = head[3];
   const auto info = type_info(code);
   if (!info)
-    throw IOError(fmt::format("{}: '{}' has an unsupported IDX type code 0x{:02X} (magic number 0x{:08X}); known codes: 0x08 "
-                              "ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64",
-                              kWho, path, code, magic));
+    throw IOError(
+        fmt::format("{}: '{}' has an unsupported IDX type code 0x{:02X} (magic number 0x{:08X}); known codes: 0x08 "
+                    "ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64",
+                    kWho, path, code, magic));
   if (rank == 0 || rank > 4)
     throw IOError(fmt::format("{}: '{}' declares rank {} (magic number 0x{:08X}); xgrad reads IDX files of rank 1 to 4", kWho,
                               path, rank, magic));
@@ -162,9 +171,10 @@ Tensor read_idx(const std::string& path, std::optional<Dtype> dtype, std::uint64
     if (declared > max_bytes) break;
   }
   if (declared > max_bytes)
-    throw IOError(fmt::format("{}: '{}' declares shape {} of {}, more than the {} byte cap (corrupt header? raise max_bytes "
-                              "if the file really is that large)",
-                              kWho, path, shape_str(shape), info->name, max_bytes));
+    throw IOError(
+        fmt::format("{}: '{}' declares shape {} of {}, more than the {} byte cap (corrupt header? raise max_bytes "
+                    "if the file really is that large)",
+                    kWho, path, shape_str(shape), info->name, max_bytes));
   const auto data_bytes = static_cast<std::uint64_t>(declared);
   if (!in.compressed()) {
     const std::uint64_t actual = file_bytes - header_bytes;
@@ -175,16 +185,18 @@ Tensor read_idx(const std::string& path, std::optional<Dtype> dtype, std::uint64
       throw IOError(fmt::format("{}: '{}' has {} bytes after the data of shape {} of {} ({} data bytes expected, {} present)",
                                 kWho, path, actual - data_bytes, shape_str(shape), info->name, data_bytes, actual));
   } else if (data_bytes > file_bytes * 1032 + 1024) {
-    throw IOError(fmt::format("{}: '{}' declares shape {} of {} ({} bytes), but a gzip file of {} bytes decompresses to at "
-                              "most {} bytes (truncated or corrupt header)",
-                              kWho, path, shape_str(shape), info->name, data_bytes, file_bytes, file_bytes * 1032 + 1024));
+    throw IOError(
+        fmt::format("{}: '{}' declares shape {} of {} ({} bytes), but a gzip file of {} bytes decompresses to at "
+                    "most {} bytes (truncated or corrupt header)",
+                    kWho, path, shape_str(shape), info->name, data_bytes, file_bytes, file_bytes * 1032 + 1024));
   }
 
   const Dtype out_dtype = dtype.value_or(info->default_dtype);
   if (out_dtype == kInt64 && info->floating)
-    throw DtypeError(fmt::format("{}: '{}' holds {} values; reading them as int64 would truncate them (ask for float32 or "
-                                 "float64)",
-                                 kWho, path, info->name));
+    throw DtypeError(
+        fmt::format("{}: '{}' holds {} values; reading them as int64 would truncate them (ask for float32 or "
+                    "float64)",
+                    kWho, path, info->name));
   Tensor out = zeros(shape, out_dtype);
   const std::uint64_t count = static_cast<std::uint64_t>(out.numel());
   constexpr std::size_t kChunkElems = 1 << 16;
@@ -242,8 +254,7 @@ void load_split(const std::string& dir, const char* who, const char* prefix, Ten
                               shape_str(lab.shape()), shape_str({img.size(0)}), ipath));
   const std::int64_t* l = lab.data<std::int64_t>();
   for (std::int64_t i = 0; i < lab.numel(); ++i)
-    if (l[i] < 0 || l[i] > 9)
-      throw IOError(fmt::format("{}: '{}' has label {} at index {}, outside 0..9", who, lpath, l[i], i));
+    if (l[i] < 0 || l[i] > 9) throw IOError(fmt::format("{}: '{}' has label {} at index {}, outside 0..9", who, lpath, l[i], i));
   float* p = img.mutable_data<float>();
   for (std::int64_t i = 0; i < img.numel(); ++i) p[i] /= 255.0f;
   images = img.reshape({img.size(0), 28 * 28});
@@ -265,7 +276,7 @@ MnistData load_fashion_mnist(const std::string& dir) { return load_dir(dir, "loa
 
 const std::array<std::string_view, 10>& fashion_mnist_classes() noexcept {
   static constexpr std::array<std::string_view, 10> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+                                                             "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   return names;
 }
 

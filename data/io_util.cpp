@@ -54,8 +54,8 @@ std::string read_file(const std::string& path, const char* who) {
   int zerr = 0;
   const char* msg = gzerror(f, &zerr);
   if (zerr != Z_OK && zerr != Z_STREAM_END)
-    throw IOError(fmt::format("{}: cannot read '{}': {} (truncated or corrupt gzip file)", who, path,
-                              msg != nullptr ? msg : "gzip error"));
+    throw IOError(
+        fmt::format("{}: cannot read '{}': {} (truncated or corrupt gzip file)", who, path, msg != nullptr ? msg : "gzip error"));
   return out;
 }
 

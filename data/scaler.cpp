@@ -29,7 +29,8 @@ void check_fitted(bool fitted, const char* who) {
 
 void check_features(const Tensor& x, const Tensor& stat, const char* who) {
   if (x.size(1) != stat.size(0))
-    throw ShapeError(fmt::format("{}: the scaler was fitted on {} features, got shape {}", who, stat.size(0), shape_str(x.shape())));
+    throw ShapeError(
+        fmt::format("{}: the scaler was fitted on {} features, got shape {}", who, stat.size(0), shape_str(x.shape())));
 }
 
 // The columns of x (N, F) as float64, row-major.
@@ -43,15 +44,17 @@ Tensor get_state(const std::map<std::string, Tensor>& state, const std::string& 
   const auto it = state.find(key);
   if (it == state.end() || !it->second.defined()) throw ValueError(fmt::format("{}: the state has no tensor '{}'", who, key));
   const Tensor& t = it->second;
-  if (t.dim() != 1) throw ShapeError(fmt::format("{}: '{}' must be 1-D (features), got shape {}", who, key, shape_str(t.shape())));
-  if (!is_floating(t.dtype())) throw DtypeError(fmt::format("{}: '{}' must be float32 or float64, got {}", who, key, dtype_name(t.dtype())));
+  if (t.dim() != 1)
+    throw ShapeError(fmt::format("{}: '{}' must be 1-D (features), got shape {}", who, key, shape_str(t.shape())));
+  if (!is_floating(t.dtype()))
+    throw DtypeError(fmt::format("{}: '{}' must be float32 or float64, got {}", who, key, dtype_name(t.dtype())));
   return t.detach().clone();
 }
 
 void check_pair(const Tensor& a, const Tensor& b, const char* ka, const char* kb, const char* who) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype())
-    throw ShapeError(fmt::format("{}: '{}' {} {} and '{}' {} {} must have the same shape and dtype", who, ka, shape_str(a.shape()),
-                                 dtype_name(a.dtype()), kb, shape_str(b.shape()), dtype_name(b.dtype())));
+    throw ShapeError(fmt::format("{}: '{}' {} {} and '{}' {} {} must have the same shape and dtype", who, ka,
+                                 shape_str(a.shape()), dtype_name(a.dtype()), kb, shape_str(b.shape()), dtype_name(b.dtype())));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ class Sigmoid : public Module {
  public:
   Sigmoid();
   Sigmoid(Sigmoid&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 
@@ -22,6 +23,7 @@ class Tanh : public Module {
  public:
   Tanh();
   Tanh(Tanh&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 
@@ -30,6 +32,7 @@ class ReLU : public Module {
  public:
   ReLU();
   ReLU(ReLU&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 
@@ -38,6 +41,7 @@ class LeakyReLU : public Module {
  public:
   explicit LeakyReLU(double alpha = 0.01);
   LeakyReLU(LeakyReLU&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
   /// "alpha=0.01".
   std::string extra_repr() const override;
@@ -52,6 +56,7 @@ class ELU : public Module {
  public:
   explicit ELU(double alpha = 1.0);
   ELU(ELU&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
   /// "alpha=1".
   std::string extra_repr() const override;
@@ -66,6 +71,7 @@ class SELU : public Module {
  public:
   SELU();
   SELU(SELU&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 
@@ -74,6 +80,7 @@ class Softplus : public Module {
  public:
   explicit Softplus(double beta = 1.0, double threshold = 20.0);
   Softplus(Softplus&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
   /// "beta=1, threshold=20".
   std::string extra_repr() const override;
@@ -108,6 +115,7 @@ class GELU : public Module {
  public:
   GELU();
   GELU(GELU&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 
@@ -116,6 +124,7 @@ class SiLU : public Module {
  public:
   SiLU();
   SiLU(SiLU&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 
@@ -125,6 +134,7 @@ class Softmax : public Module {
  public:
   explicit Softmax(std::int64_t dim = -1);
   Softmax(Softmax&&) = default;
+  /// The formula above along dim (IndexError from the op when dim is out of range); any shape.
   Tensor forward(const Tensor& input) override;
   /// "dim=-1".
   std::string extra_repr() const override;
@@ -139,6 +149,7 @@ class LogSoftmax : public Module {
  public:
   explicit LogSoftmax(std::int64_t dim = -1);
   LogSoftmax(LogSoftmax&&) = default;
+  /// The formula above along dim (IndexError from the op when dim is out of range); any shape.
   Tensor forward(const Tensor& input) override;
   /// "dim=-1".
   std::string extra_repr() const override;
@@ -153,6 +164,7 @@ class Step : public Module {
  public:
   Step();
   Step(Step&&) = default;
+  /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
 };
 

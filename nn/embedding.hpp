@@ -18,6 +18,7 @@ class Embedding : public Module {
   Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim, Dtype dtype = kFloat32);
   Embedding(Embedding&&) = default;
 
+  /// functional::embedding(indices, weight): int64 indices of shape S -> rows of shape S + (embedding_dim).
   Tensor forward(const Tensor& indices) override;
   /// "10, 3" (num_embeddings, embedding_dim).
   std::string extra_repr() const override;

@@ -319,21 +319,17 @@ void Module::to(Dtype dtype) {
 
 // ---- serialization --------------------------------------------------------------------------------
 
-namespace {
-void collect_state(const Module& m, StateDict& out, const std::string& prefix, const OrderedDict<Tensor>& params,
-                   const OrderedDict<Tensor>& buffers) {
-  for (const auto& [name, t] : params)
+void Module::collect_state(StateDict& out, const std::string& prefix) const {
+  for (const auto& [name, t] : parameters_)
     if (t.defined()) out.insert(prefix + name, t.detach());
-  for (const auto& [name, t] : buffers)
+  for (const auto& [name, t] : buffers_)
     if (t.defined()) out.insert(prefix + name, t.detach());
-  for (const auto& [name, child] : m.named_children())
-    collect_state(*child, out, prefix + name + ".", child->named_parameters(false), child->named_buffers(false));
+  for (const auto& [name, child] : children_) child->collect_state(out, prefix + name + ".");
 }
-}  // namespace
 
 StateDict Module::state_dict() const {
   StateDict out;
-  collect_state(*this, out, "", parameters_, buffers_);
+  collect_state(out, "");
   return out;
 }
 

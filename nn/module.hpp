@@ -239,6 +239,7 @@ class Module : public std::enable_shared_from_this<Module> {
   void check_new_name(const std::string& name, const char* what) const;
   void collect_named(OrderedDict<Tensor>& out, const std::string& prefix, bool params, bool recurse, bool dedupe) const;
   void collect_modules(OrderedDict<ModulePtr>& out, const std::string& prefix, const ModulePtr& self);
+  void collect_state(StateDict& out, const std::string& prefix) const;
   Tensor* find_slot(std::string_view dotted, bool params);
 
   mutable std::string type_name_;

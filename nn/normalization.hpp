@@ -107,6 +107,7 @@ class LayerNorm : public Module {
   explicit LayerNorm(std::int64_t normalized_size, double eps = 1e-5, bool elementwise_affine = true, Dtype dtype = kFloat32);
   LayerNorm(LayerNorm&&) = default;
 
+  /// functional::layer_norm(input, normalized_shape, weight, bias, eps); the output has the input's shape.
   Tensor forward(const Tensor& input) override;
   /// "(10,), eps=1e-05, elementwise_affine=true".
   std::string extra_repr() const override;

@@ -41,12 +41,18 @@ struct Json {
 
 const char* kind_name(Json::Kind k) {
   switch (k) {
-    case Json::Kind::null: return "null";
-    case Json::Kind::boolean: return "a boolean";
-    case Json::Kind::number: return "a number";
-    case Json::Kind::string: return "a string";
-    case Json::Kind::array: return "an array";
-    default: return "an object";
+    case Json::Kind::null:
+      return "null";
+    case Json::Kind::boolean:
+      return "a boolean";
+    case Json::Kind::number:
+      return "a number";
+    case Json::Kind::string:
+      return "a string";
+    case Json::Kind::array:
+      return "an array";
+    default:
+      return "an object";
   }
 }
 
@@ -57,11 +63,16 @@ std::size_t invalid_utf8(std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     std::size_t len = 0;
     std::uint32_t cp = 0;
-    if (c < 0x80) len = 1, cp = c;
-    else if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1Fu;
-    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0Fu;
-    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07u;
-    else return i;
+    if (c < 0x80)
+      len = 1, cp = c;
+    else if ((c & 0xE0) == 0xC0)
+      len = 2, cp = c & 0x1Fu;
+    else if ((c & 0xF0) == 0xE0)
+      len = 3, cp = c & 0x0Fu;
+    else if ((c & 0xF8) == 0xF0)
+      len = 4, cp = c & 0x07u;
+    else
+      return i;
     if (i + len > s.size()) return i;
     for (std::size_t k = 1; k < len; ++k) {
       const auto cc = static_cast<unsigned char>(s[i + k]);
@@ -241,9 +252,12 @@ class JsonParser {
     for (int k = 0; k < 4; ++k) {
       const char c = s_[i_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+      if (c >= '0' && c <= '9')
+        v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<unsigned>(c - 'A' + 10);
       else {
         --i_;
         fail("invalid hex digit in a \\u escape");
@@ -290,14 +304,30 @@ class JsonParser {
       if (i_ >= s_.size()) fail("unterminated escape");
       const char e = s_[i_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           unsigned cp = hex4();
           if (cp >= 0xD800 && cp < 0xDC00) {
@@ -312,7 +342,9 @@ class JsonParser {
           append_utf8(out, cp);
           break;
         }
-        default: --i_; fail(fmt::format("invalid escape '\\{}'", e));
+        default:
+          --i_;
+          fail(fmt::format("invalid escape '\\{}'", e));
       }
     }
   }
@@ -326,16 +358,32 @@ void write_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else
+          out += c;
     }
   }
   out += '"';
@@ -349,10 +397,9 @@ struct FileDtype {
   Dtype loads_as;
 };
 
-constexpr FileDtype kFileDtypes[] = {
-    {"F32", 4, kFloat32}, {"F64", 8, kFloat64}, {"I64", 8, kInt64}, {"BOOL", 1, kInt64}, {"U8", 1, kInt64},
-    {"I8", 1, kInt64},    {"U16", 2, kInt64},   {"I16", 2, kInt64}, {"U32", 4, kInt64},  {"I32", 4, kInt64},
-    {"F16", 2, kFloat32}, {"BF16", 2, kFloat32}};
+constexpr FileDtype kFileDtypes[] = {{"F32", 4, kFloat32}, {"F64", 8, kFloat64}, {"I64", 8, kInt64},   {"BOOL", 1, kInt64},
+                                     {"U8", 1, kInt64},    {"I8", 1, kInt64},    {"U16", 2, kInt64},   {"I16", 2, kInt64},
+                                     {"U32", 4, kInt64},   {"I32", 4, kInt64},   {"F16", 2, kFloat32}, {"BF16", 2, kFloat32}};
 
 const char* file_dtype_name(Dtype d) { return d == kFloat32 ? "F32" : d == kFloat64 ? "F64" : "I64"; }
 
@@ -387,12 +434,18 @@ void convert_into(std::string_view name, const unsigned char* in, std::size_t n,
   }
   std::int64_t* o = out.mutable_data<std::int64_t>();
   for (std::size_t i = 0; i < n; ++i) {
-    if (name == "BOOL" || name == "U8") o[i] = in[i];
-    else if (name == "I8") o[i] = static_cast<std::int8_t>(in[i]);
-    else if (name == "U16") o[i] = load_le<std::uint16_t>(in + 2 * i);
-    else if (name == "I16") o[i] = load_le<std::int16_t>(in + 2 * i);
-    else if (name == "U32") o[i] = load_le<std::uint32_t>(in + 4 * i);
-    else o[i] = load_le<std::int32_t>(in + 4 * i);
+    if (name == "BOOL" || name == "U8")
+      o[i] = in[i];
+    else if (name == "I8")
+      o[i] = static_cast<std::int8_t>(in[i]);
+    else if (name == "U16")
+      o[i] = load_le<std::uint16_t>(in + 2 * i);
+    else if (name == "I16")
+      o[i] = load_le<std::int16_t>(in + 2 * i);
+    else if (name == "U32")
+      o[i] = load_le<std::uint32_t>(in + 4 * i);
+    else
+      o[i] = load_le<std::int32_t>(in + 4 * i);
   }
 }
 
@@ -482,8 +535,8 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     for (const auto& [k, v] : metadata) {
       for (const std::string* str : {&k, &v})
         if (invalid_utf8(*str) != std::string_view::npos)
-          throw ValueError(fmt::format("{}: '{}': metadata {} '{}' is not valid UTF-8", who, path, str == &k ? "key" : "value of",
-                                       k));
+          throw ValueError(
+              fmt::format("{}: '{}': metadata {} '{}' is not valid UTF-8", who, path, str == &k ? "key" : "value of", k));
       if (!first) header += ',';
       first = false;
       write_json_string(header, k);
@@ -599,9 +652,10 @@ Checkpoint load_safetensors(const std::string& path) {
   std::uint64_t header_len = 0;
   if (int e = read_at(fd.get(), &header_len, 8, 0)) throw IOError(fmt::format("{}: cannot read: {}", ctx, read_error(e)));
   if (header_len > file_size - 8)
-    throw IOError(fmt::format("{}: the header length {} exceeds the {} bytes after the length field (file of {} bytes: "
-                              "truncated, or not a safetensors file)",
-                              ctx, header_len, file_size - 8, file_size));
+    throw IOError(
+        fmt::format("{}: the header length {} exceeds the {} bytes after the length field (file of {} bytes: "
+                    "truncated, or not a safetensors file)",
+                    ctx, header_len, file_size - 8, file_size));
   if (header_len > kMaxSafetensorsHeader)
     throw IOError(fmt::format("{}: the header length {} exceeds the {} byte limit", ctx, header_len, kMaxSafetensorsHeader));
   if (header_len < 2) throw IOError(fmt::format("{}: the header length {} is too small for a JSON object", ctx, header_len));
@@ -632,13 +686,18 @@ Checkpoint load_safetensors(const std::string& path) {
     }
     const std::string where = fmt::format("{}: tensor '{}'", ctx, name);
     if (v.kind != Json::Kind::object)
-      throw IOError(fmt::format("{}: the entry must be an object with dtype, shape and data_offsets, got {}", where, kind_name(v.kind)));
+      throw IOError(
+          fmt::format("{}: the entry must be an object with dtype, shape and data_offsets, got {}", where, kind_name(v.kind)));
     const Json *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
     for (const auto& [field, fv] : v.members) {
-      if (field == "dtype") dtype = &fv;
-      else if (field == "shape") shape = &fv;
-      else if (field == "data_offsets") offsets = &fv;
-      else throw IOError(fmt::format("{}: unknown field '{}' (expected dtype, shape, data_offsets)", where, field));
+      if (field == "dtype")
+        dtype = &fv;
+      else if (field == "shape")
+        shape = &fv;
+      else if (field == "data_offsets")
+        offsets = &fv;
+      else
+        throw IOError(fmt::format("{}: unknown field '{}' (expected dtype, shape, data_offsets)", where, field));
     }
     for (auto [p, field] : {std::pair{dtype, "dtype"}, std::pair{shape, "shape"}, std::pair{offsets, "data_offsets"}})
       if (p == nullptr) throw IOError(fmt::format("{}: missing field '{}'", where, field));
@@ -650,9 +709,10 @@ Checkpoint load_safetensors(const std::string& path) {
       if (fdt.name == dtype->text) e.dtype = &fdt;
     if (e.dtype == nullptr) {
       const bool known = dtype->text == "U64" || dtype->text.starts_with("F8_");
-      throw IOError(fmt::format("{}: field 'dtype': {} dtype '{}' (xgrad reads F32, F64, I64, F16, BF16, BOOL, U8, I8, U16, I16, "
-                                "U32, I32)",
-                                where, known ? "unsupported" : "unknown", dtype->text));
+      throw IOError(
+          fmt::format("{}: field 'dtype': {} dtype '{}' (xgrad reads F32, F64, I64, F16, BF16, BOOL, U8, I8, U16, I16, "
+                      "U32, I32)",
+                      where, known ? "unsupported" : "unknown", dtype->text));
     }
     if (shape->kind != Json::Kind::array)
       throw IOError(fmt::format("{}: field 'shape' must be an array, got {}", where, kind_name(shape->kind)));
@@ -669,22 +729,21 @@ Checkpoint load_safetensors(const std::string& path) {
     }
     if (zero) bytes = 0;
     if (offsets->kind != Json::Kind::array || offsets->items.size() != 2)
-      throw IOError(fmt::format("{}: field 'data_offsets' must be an array [begin, end], got {}", where,
-                                offsets->kind == Json::Kind::array ? fmt::format("{} entries", offsets->items.size())
-                                                                   : kind_name(offsets->kind)));
+      throw IOError(fmt::format(
+          "{}: field 'data_offsets' must be an array [begin, end], got {}", where,
+          offsets->kind == Json::Kind::array ? fmt::format("{} entries", offsets->items.size()) : kind_name(offsets->kind)));
     e.begin = as_uint(offsets->items[0], where, "field 'data_offsets' begin");
     e.end = as_uint(offsets->items[1], where, "field 'data_offsets' end");
-    if (e.begin > e.end)
-      throw IOError(fmt::format("{}: field 'data_offsets' [{}, {}] has begin > end", where, e.begin, e.end));
+    if (e.begin > e.end) throw IOError(fmt::format("{}: field 'data_offsets' [{}, {}] has begin > end", where, e.begin, e.end));
     if (e.end > data_size)
       throw IOError(fmt::format("{}: field 'data_offsets' [{}, {}] reaches past the {} byte data region (truncated file?)", where,
                                 e.begin, e.end, data_size));
     if (bytes != e.end - e.begin)
-      throw IOError(fmt::format("{}: field 'shape' {} of {} needs {} bytes, but 'data_offsets' [{}, {}] span {}", where,
-                                shape_str(e.shape), e.dtype->name,
-                                bytes > UINT64_MAX ? fmt::format("more than {}", UINT64_MAX)
-                                                   : fmt::format("{}", static_cast<std::uint64_t>(bytes)),
-                                e.begin, e.end, e.end - e.begin));
+      throw IOError(fmt::format(
+          "{}: field 'shape' {} of {} needs {} bytes, but 'data_offsets' [{}, {}] span {}", where, shape_str(e.shape),
+          e.dtype->name,
+          bytes > UINT64_MAX ? fmt::format("more than {}", UINT64_MAX) : fmt::format("{}", static_cast<std::uint64_t>(bytes)),
+          e.begin, e.end, e.end - e.begin));
     entries.push_back(std::move(e));
   }
 
@@ -697,11 +756,11 @@ Checkpoint load_safetensors(const std::string& path) {
   const Entry* prev = nullptr;
   for (const Entry* e : sorted) {
     if (e->begin < covered)
-      throw IOError(fmt::format("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' [{}, {}]", ctx, e->name, e->begin, e->end,
-                                prev->name, prev->begin, prev->end));
+      throw IOError(fmt::format("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' [{}, {}]", ctx, e->name, e->begin,
+                                e->end, prev->name, prev->begin, prev->end));
     if (e->begin > covered)
-      throw IOError(fmt::format("{}: bytes [{}, {}) of the data region belong to no tensor (a hole before tensor '{}')", ctx, covered,
-                                e->begin, e->name));
+      throw IOError(fmt::format("{}: bytes [{}, {}) of the data region belong to no tensor (a hole before tensor '{}')", ctx,
+                                covered, e->begin, e->name));
     covered = e->end;
     if (e->end > e->begin || prev == nullptr) prev = e;
   }

@@ -148,7 +148,8 @@ TEST_CASE("read_csv: errors name file, line and column") {
 
   const std::string word = dir.file("word.csv");
   testing::write_bytes(word, "a,b,c\n1,2,3\n4,abc,6\n");
-  check_throws_with<IOError>([&] { data::read_csv(word); }, {"read_csv", word, "line 3", "column 2 ('b')", "'abc' is not a number"});
+  check_throws_with<IOError>([&] { data::read_csv(word); },
+                             {"read_csv", word, "line 3", "column 2 ('b')", "'abc' is not a number"});
   const std::string cell = dir.file("cell.csv");
   testing::write_bytes(cell, "1,2,3\n4,5,\n");
   check_throws_with<IOError>([&] { data::read_csv(cell, {.has_header = false}); },
@@ -160,7 +161,8 @@ TEST_CASE("read_csv: errors name file, line and column") {
 
   const std::string ragged = dir.file("ragged.csv");
   testing::write_bytes(ragged, "a,b,c\n1,2,3\n\n4,5\n");
-  check_throws_with<IOError>([&] { data::read_csv(ragged); }, {"read_csv", ragged, "line 4", "expected 3 fields", "header", "got 2"});
+  check_throws_with<IOError>([&] { data::read_csv(ragged); },
+                             {"read_csv", ragged, "line 4", "expected 3 fields", "header", "got 2"});
   const std::string ragged2 = dir.file("ragged2.csv");
   testing::write_bytes(ragged2, "1,2\n3,4,5\n");
   check_throws_with<IOError>([&] { data::read_csv(ragged2, {.has_header = false}); },
@@ -170,7 +172,8 @@ TEST_CASE("read_csv: errors name file, line and column") {
   testing::write_bytes(named, "sepal,petal,species\n1,2,0\n");
   check_throws_with<IOError>([&] { data::read_csv(named, {.target_column = "label"}); },
                              {"read_csv", named, "no column named 'label'", "'sepal', 'petal', 'species'"});
-  check_throws_with<IndexError>([&] { data::read_csv(named, {.target_column = 3}); }, {"read_csv", named, "index 3", "3 columns"});
+  check_throws_with<IndexError>([&] { data::read_csv(named, {.target_column = 3}); },
+                                {"read_csv", named, "index 3", "3 columns"});
   check_throws_with<IndexError>([&] { data::read_csv(named, {.target_column = -4}); }, {"read_csv", "index -4"});
 
   const std::string quote = dir.file("quote.csv");
@@ -198,14 +201,17 @@ TEST_CASE("load_sklearn_csv: malformed first line and count mismatches") {
   check_throws_with<IOError>([&] { data::load_sklearn_csv(bad); }, {"load_sklearn_csv", bad, "line 1", "n_samples,n_features"});
   const std::string count = dir.file("count.csv");
   testing::write_bytes(count, "3,2,no,yes\n1,2,0\n3,4,1\n");
-  check_throws_with<IOError>([&] { data::load_sklearn_csv(count); }, {"load_sklearn_csv", count, "3 samples of 2 features", "2 rows"});
+  check_throws_with<IOError>([&] { data::load_sklearn_csv(count); },
+                             {"load_sklearn_csv", count, "3 samples of 2 features", "2 rows"});
   const std::string label = dir.file("label.csv");
   testing::write_bytes(label, "2,2,no,yes\n1,2,0\n3,4,2\n");
-  check_throws_with<IOError>([&] { data::load_sklearn_csv(label); }, {"load_sklearn_csv", label, "data row 2", "label 2", "0..1"});
+  check_throws_with<IOError>([&] { data::load_sklearn_csv(label); },
+                             {"load_sklearn_csv", label, "data row 2", "label 2", "0..1"});
   const std::string ok = dir.file("ok.csv");
   testing::write_bytes(ok, "2,2,no,yes\n1,2,0\n3,4,1\n");
   const data::CsvData d = data::load_sklearn_csv(ok);
   CHECK(d.class_names == std::vector<std::string>{"no", "yes"});
   CHECK(d.target.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});
-  check_throws_with<IOError>([&] { data::load_sklearn_csv(dir.file("none.csv")); }, {"load_sklearn_csv", "none.csv", "No such file"});
+  check_throws_with<IOError>([&] { data::load_sklearn_csv(dir.file("none.csv")); },
+                             {"load_sklearn_csv", "none.csv", "No such file"});
 }

@@ -93,8 +93,11 @@ TEST_CASE("TensorDataset: multi-dimensional rows, no targets, non-contiguous inp
 }
 
 TEST_CASE("TensorDataset: errors") {
-  check_throws_with<ShapeError>([] { data::TensorDataset(zeros({4, 2}), zeros({3})); },
-                                {"TensorDataset", "(4, 2)", "(3,)", "first dimension"});
+  check_throws_with<ShapeError>(
+      [] {
+        data::TensorDataset(zeros({4, 2}), zeros({3}));
+      },
+      {"TensorDataset", "(4, 2)", "(3,)", "first dimension"});
   check_throws_with<ShapeError>([] { data::TensorDataset(scalar_tensor(1.0), zeros({3})); }, {"TensorDataset", "()"});
   check_throws_with<ValueError>([] { data::TensorDataset(Tensor(), zeros({3})); }, {"TensorDataset", "undefined"});
   auto ds = numbered(3);
@@ -157,7 +160,8 @@ TEST_CASE("seeded_permutation is a permutation, repeatable, seed-dependent") {
   CHECK(data::seeded_permutation(1, 1) == std::vector<std::int64_t>{0});
   // Every position receives every value with roughly equal frequency (unbiased draws).
   std::vector<int> first_counts(4, 0);
-  for (std::uint64_t seed = 0; seed < 4000; ++seed) ++first_counts[static_cast<std::size_t>(data::seeded_permutation(4, seed)[0])];
+  for (std::uint64_t seed = 0; seed < 4000; ++seed)
+    ++first_counts[static_cast<std::size_t>(data::seeded_permutation(4, seed)[0])];
   for (int c4 : first_counts) CHECK(std::abs(c4 - 1000) < 150);  // binomial sd ~ 27
 }
 
@@ -215,7 +219,10 @@ TEST_CASE("DataLoader: shuffle covers every sample once per epoch, differs acros
   CHECK(epoch_ids(a) == epochs_a[2]);
   // A partially consumed epoch does not shift the next ones.
   data::DataLoader c(numbered(50), opts);
-  { auto it = c.begin(); ++it; }
+  {
+    auto it = c.begin();
+    ++it;
+  }
   CHECK(epoch_ids(c) == epochs_a[1]);
   // Another seed: another order.
   data::DataLoader d(numbered(50), {.batch_size = 7, .shuffle = true, .seed = 1235});

@@ -270,9 +270,11 @@ TEST_CASE("load_mnist: errors name the directory or file") {
   TempDir mismatch;
   write_mnist_dir(mismatch, 4, 2, false);
   testing::write_bytes(mismatch.file("t10k-labels-idx1-ubyte"), idx_header(0x08, {3}) + bytes({1, 2, 3}));
-  check_throws_with<IOError>([&] { data::load_mnist(mismatch.path()); }, {"load_mnist", "t10k-labels-idx1-ubyte", "(3,)", "(2,)"});
+  check_throws_with<IOError>([&] { data::load_mnist(mismatch.path()); },
+                             {"load_mnist", "t10k-labels-idx1-ubyte", "(3,)", "(2,)"});
   TempDir shape;
   write_mnist_dir(shape, 4, 2, false);
   testing::write_bytes(shape.file("train-images-idx3-ubyte"), idx_header(0x08, {1, 2, 2}) + bytes({1, 2, 3, 4}));
-  check_throws_with<IOError>([&] { data::load_mnist(shape.path()); }, {"load_mnist", "train-images-idx3-ubyte", "(1, 2, 2)", "28, 28"});
+  check_throws_with<IOError>([&] { data::load_mnist(shape.path()); },
+                             {"load_mnist", "train-images-idx3-ubyte", "(1, 2, 2)", "28, 28"});
 }

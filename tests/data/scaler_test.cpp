@@ -16,8 +16,10 @@ Tensor sample(Dtype dtype = kFloat64) { return tensor({{1, 0.1, 5}, {3, 0.1, 7},
 void check_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
   REQUIRE(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (tol == 0.0) CHECK(a[i] == b[i]);
-    else CHECK(a[i] == doctest::Approx(b[i]).epsilon(tol).scale(1.0));
+    if (tol == 0.0)
+      CHECK(a[i] == b[i]);
+    else
+      CHECK(a[i] == doctest::Approx(b[i]).epsilon(tol).scale(1.0));
   }
 }
 }  // namespace
@@ -60,13 +62,25 @@ TEST_CASE("StandardScaler: state_dict round trip and errors") {
   t.load_state_dict(s.state_dict());
   CHECK(t.transform(sample()).to_vector<double>() == s.transform(sample()).to_vector<double>());
   check_throws_with<ValueError>([] { data::StandardScaler().transform(sample()); }, {"StandardScaler::transform", "not fitted"});
-  check_throws_with<ShapeError>([&] { s.transform(zeros({2, 4}, kFloat64)); }, {"StandardScaler::transform", "3 features", "(2, 4)"});
-  check_throws_with<ShapeError>([&] { data::StandardScaler().fit(zeros({3}, kFloat64)); }, {"StandardScaler::fit", "2-D", "(3,)"});
-  check_throws_with<ValueError>([&] { data::StandardScaler().fit(zeros({0, 3}, kFloat64)); }, {"StandardScaler::fit", "0 samples"});
+  check_throws_with<ShapeError>(
+      [&] {
+        s.transform(zeros({2, 4}, kFloat64));
+      },
+      {"StandardScaler::transform", "3 features", "(2, 4)"});
+  check_throws_with<ShapeError>([&] { data::StandardScaler().fit(zeros({3}, kFloat64)); },
+                                {"StandardScaler::fit", "2-D", "(3,)"});
+  check_throws_with<ValueError>(
+      [&] {
+        data::StandardScaler().fit(zeros({0, 3}, kFloat64));
+      },
+      {"StandardScaler::fit", "0 samples"});
   check_throws_with<DtypeError>([&] { data::StandardScaler().fit(zeros({2, 2}, kInt64)); }, {"StandardScaler::fit", "int64"});
   check_throws_with<ValueError>([&] { t.load_state_dict({{"mean", zeros({3})}}); }, {"load_state_dict", "'scale'"});
-  check_throws_with<ShapeError>([&] { t.load_state_dict({{"mean", zeros({3})}, {"scale", zeros({2})}}); },
-                                {"load_state_dict", "(3,)", "(2,)"});
+  check_throws_with<ShapeError>(
+      [&] {
+        t.load_state_dict({{"mean", zeros({3})}, {"scale", zeros({2})}});
+      },
+      {"load_state_dict", "(3,)", "(2,)"});
 }
 
 TEST_CASE("MinMaxScaler: onto [0, 1] and a custom range") {

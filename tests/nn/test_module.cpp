@@ -102,6 +102,10 @@ TEST_CASE("Module: shared parameters are listed once") {
   CHECK(tied.parameters().size() == 1);
   CHECK(count_parameters(tied) == 2);
   CHECK(tied.state_dict().size() == 4);  // state dicts keep both names, like PyTorch
+  Scale s(2);
+  s.register_parameter("alias", s.parameter("w"));
+  CHECK(s.parameters().size() == 1);
+  CHECK(s.state_dict().keys() == std::vector<std::string>{"w", "alias", "count"});
 }
 
 TEST_CASE("Module: train/eval recurse; apply visits children first") {

@@ -32,7 +32,8 @@ const char* kPython = "/usr/bin/python3";
 std::string raw(const Tensor& t) {
   const Tensor c = t.contiguous();
   const std::size_t n = static_cast<std::size_t>(c.numel()) * dtype_size(c.dtype());
-  return dispatch_all(c.dtype(), [&](auto tag) { return std::string(reinterpret_cast<const char*>(c.data<decltype(tag)>()), n); });
+  return dispatch_all(c.dtype(),
+                      [&](auto tag) { return std::string(reinterpret_cast<const char*>(c.data<decltype(tag)>()), n); });
 }
 
 void check_same(const Tensor& a, const Tensor& b) {
@@ -69,17 +70,19 @@ TEST_CASE("safetensors: bit-exact round trip of every dtype, 0-d, empty and stri
                                               std::numeric_limits<float>::denorm_min(), 0.1f},
                            {2, 3});
   Tensor f64 = from_vector(std::vector<double>{0.1, -1e300, std::numeric_limits<double>::denorm_min(), -0.0}, {4, 1}, kFloat64);
-  Tensor i64 = from_vector(std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), -1, 0,
-                                                     std::numeric_limits<std::int64_t>::max()},
-                           {2, 2});
+  Tensor i64 = from_vector(
+      std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), -1, 0, std::numeric_limits<std::int64_t>::max()},
+      {2, 2});
   Tensor scalar = scalar_tensor(3.25, kFloat64);
   Tensor empty = zeros({0, 5});
   Tensor empty_i = zeros({3, 0}, kInt64);
   Tensor strided = arange(12.0, kFloat64).reshape({3, 4}).t();  // non-contiguous view
   Tensor trainable = randn({3}).requires_grad_();
-  const train::TensorMap tensors = {{"layer.0.weight", f32}, {"f64", f64},     {"i64", i64},       {"scalar", scalar},
-                                    {"empty", empty},        {"empty_i", empty_i}, {"strided", strided}, {"trainable", trainable}};
-  const train::Metadata meta = {{"epoch", "12"}, {"odd \"key\"", "back\\slash\nnew line\ttab \x01 caf\xC3\xA9"}, {"", "empty key"}};
+  const train::TensorMap tensors = {
+      {"layer.0.weight", f32}, {"f64", f64},         {"i64", i64},         {"scalar", scalar},
+      {"empty", empty},        {"empty_i", empty_i}, {"strided", strided}, {"trainable", trainable}};
+  const train::Metadata meta = {
+      {"epoch", "12"}, {"odd \"key\"", "back\\slash\nnew line\ttab \x01 caf\xC3\xA9"}, {"", "empty key"}};
   train::save_safetensors(path, tensors, meta);
   const train::Checkpoint c = train::load_safetensors(path);
   CHECK(c.metadata == meta);
@@ -125,28 +128,50 @@ TEST_CASE("safetensors: save errors name the path and leave the old file intact"
   const std::string path = dir.file("ck.safetensors");
   train::save_safetensors(path, {{"w", full({4}, 7.0)}}, {{"v", "old"}});
   const std::string before = testing::read_bytes(path);
-  check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"w", Tensor()}}); }, {"save_safetensors", path, "'w'", "undefined"});
+  check_throws_with<ValueError>(
+      [&] {
+        train::save_safetensors(path, {{"w", Tensor()}});
+      },
+      {"save_safetensors", path, "'w'", "undefined"});
   check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"", ones({1})}}); }, {"save_safetensors", "empty name"});
-  check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"__metadata__", ones({1})}}); },
-                                {"save_safetensors", "__metadata__", "reserved"});
-  check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"w\xff", ones({1})}}); },
-                                {"save_safetensors", path, "tensor name", "not valid UTF-8"});
-  check_throws_with<ValueError>([&] { train::save_safetensors(path, {{"w", ones({1})}}, {{"note", "\xe9t\xe9"}}); },
-                                {"save_safetensors", path, "metadata value of 'note'", "not valid UTF-8"});
+  check_throws_with<ValueError>(
+      [&] {
+        train::save_safetensors(path, {{"__metadata__", ones({1})}});
+      },
+      {"save_safetensors", "__metadata__", "reserved"});
+  check_throws_with<ValueError>(
+      [&] {
+        train::save_safetensors(path, {{"w\xff", ones({1})}});
+      },
+      {"save_safetensors", path, "tensor name", "not valid UTF-8"});
+  check_throws_with<ValueError>(
+      [&] {
+        train::save_safetensors(path, {{"w", ones({1})}}, {{"note", "\xe9t\xe9"}});
+      },
+      {"save_safetensors", path, "metadata value of 'note'", "not valid UTF-8"});
   const std::string nodir = dir.file("no/such/dir/ck.safetensors");
-  check_throws_with<IOError>([&] { train::save_safetensors(nodir, {{"w", ones({1})}}); },
-                             {"save_safetensors", nodir, "No such file or directory"});
+  check_throws_with<IOError>(
+      [&] {
+        train::save_safetensors(nodir, {{"w", ones({1})}});
+      },
+      {"save_safetensors", nodir, "No such file or directory"});
   // The target is a directory: writing succeeds, the rename fails, the temporary is removed.
   const std::string is_dir = dir.file("adir");
   std::filesystem::create_directory(is_dir);
-  check_throws_with<IOError>([&] { train::save_safetensors(is_dir, {{"w", ones({1})}}); },
-                             {"save_safetensors", is_dir, "rename", "Is a directory"});
+  check_throws_with<IOError>(
+      [&] {
+        train::save_safetensors(is_dir, {{"w", ones({1})}});
+      },
+      {"save_safetensors", is_dir, "rename", "Is a directory"});
   if (::geteuid() != 0) {
     const std::string ro = dir.file("ro");
     std::filesystem::create_directory(ro);
     std::filesystem::permissions(ro, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
-    check_throws_with<IOError>([&] { train::save_safetensors(ro + "/x.safetensors", {{"w", ones({1})}}); },
-                               {"save_safetensors", ro + "/x.safetensors", "Permission denied"});
+    check_throws_with<IOError>(
+        [&] {
+          train::save_safetensors(ro + "/x.safetensors", {{"w", ones({1})}});
+        },
+        {"save_safetensors", ro + "/x.safetensors", "Permission denied"});
     std::filesystem::permissions(ro, std::filesystem::perms::owner_all);
   }
   CHECK(testing::read_bytes(path) == before);
@@ -278,7 +303,8 @@ TEST_CASE("safetensors: load rejects damaged files with messages naming the file
   const std::string p = dir.file("bad.safetensors");
   const std::string f4(4, '\0'), f8(8, '\0');
 
-  check_throws_with<IOError>([&] { train::load_safetensors(dir.file("missing")); }, {"load_safetensors", "missing", "No such file"});
+  check_throws_with<IOError>([&] { train::load_safetensors(dir.file("missing")); },
+                             {"load_safetensors", "missing", "No such file"});
   check_throws_with<IOError>([&] { train::load_safetensors(dir.path()); }, {"load_safetensors", dir.path(), "directory"});
 
   testing::write_bytes(p, "abc");
@@ -315,7 +341,14 @@ TEST_CASE("safetensors: load rejects damaged files with messages naming the file
       {R"({"a":"\ud800"})", "", {"JSON syntax error", "unpaired surrogate"}},
       {R"({"a":tru})", "", {"JSON syntax error", "expected 'true'"}},
       {"{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}", "", {"JSON syntax error", "nesting deeper than 32"}},
-      {"{\"a\":[0" + [] { std::string z; for (int i = 0; i < 1024; ++i) z += ",0"; return z; }() + "]}", "",
+      {"{\"a\":[0" +
+           [] {
+             std::string z;
+             for (int i = 0; i < 1024; ++i) z += ",0";
+             return z;
+           }() +
+           "]}",
+       "",
        {"JSON syntax error", "array longer than 1024 items"}},
       {"{\"a\xff\":1}", "", {"not valid UTF-8", "byte 3"}},
       {"{\"a\xc0\xaf\":1}", "", {"not valid UTF-8", "byte 3"}},  // an overlong '/'
@@ -331,22 +364,33 @@ TEST_CASE("safetensors: load rejects damaged files with messages naming the file
       {R"({"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "unknown dtype 'F33'"}},
       {R"({"a":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "unsupported dtype 'F8_E4M3'"}},
       {R"({"a":{"dtype":"F32","shape":2,"data_offsets":[0,4]}})", f4, {"tensor 'a'", "field 'shape' must be an array"}},
-      {R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "'shape' entry 0", "non-negative integer", "-1"}},
+      {R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})",
+       f4,
+       {"tensor 'a'", "'shape' entry 0", "non-negative integer", "-1"}},
       {R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "'shape' entry 0", "1.5"}},
       {R"({"a":{"dtype":"F32","shape":["1"],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "'shape' entry 0", "a string"}},
       {R"({"a":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "too large"}},
-      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", f4, {"tensor 'a'", "'data_offsets' must be an array [begin, end]", "1 entries"}},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}})",
+       f4,
+       {"tensor 'a'", "'data_offsets' must be an array [begin, end]", "1 entries"}},
       {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", f4, {"tensor 'a'", "[4, 0]", "begin > end"}},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", f4, {"tensor 'a'", "[0, 8]", "past the 4 byte data region"}},
-      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", f4, {"tensor 'a'", "(2,) of F32 needs 8 bytes", "[0, 4] span 4"}},
-      {R"({"a":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}})", f4,
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})",
+       f4,
+       {"tensor 'a'", "(2,) of F32 needs 8 bytes", "[0, 4] span 4"}},
+      {R"({"a":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}})",
+       f4,
        {"tensor 'a'", "needs more than 18446744073709551615 bytes"}},
       // layout of the data region
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-       std::string(12, '\0'), {"tensor 'b'", "[4, 12]", "overlap tensor 'a'", "[0, 8]"}},
+       std::string(12, '\0'),
+       {"tensor 'b'", "[4, 12]", "overlap tensor 'a'", "[0, 8]"}},
       {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-       std::string(12, '\0'), {"bytes [4, 8)", "belong to no tensor", "before tensor 'b'"}},
-      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", f8, {"data region has 8 bytes", "cover only [0, 4)", "4 bytes left over"}},
+       std::string(12, '\0'),
+       {"bytes [4, 8)", "belong to no tensor", "before tensor 'b'"}},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+       f8,
+       {"data region has 8 bytes", "cover only [0, 4)", "4 bytes left over"}},
       // metadata
       {R"({"__metadata__":[1]})", "", {"'__metadata__' must be an object", "an array"}},
       {R"({"__metadata__":{"epoch":3}})", "", {"'__metadata__' entry 'epoch' must be a string", "a number"}},
@@ -360,9 +404,11 @@ TEST_CASE("safetensors: load rejects damaged files with messages naming the file
     check_throws_with<IOError>([&] { train::load_safetensors(p); }, parts);
   }
   // Valid edge cases: whitespace padding, escaped names, empty tensors at the same offset.
-  write_st(p, R"( { "a\u0062" : {"shape":[0],"dtype":"I64","data_offsets":[0,0]}, "c":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-              R"("z":{"dtype":"F32","shape":[0, 2],"data_offsets":[4,4]} }   )",
-           std::string("\x00\x00\xc0\x3f", 4));
+  write_st(
+      p,
+      R"( { "a\u0062" : {"shape":[0],"dtype":"I64","data_offsets":[0,0]}, "c":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+      R"("z":{"dtype":"F32","shape":[0, 2],"data_offsets":[4,4]} }   )",
+      std::string("\x00\x00\xc0\x3f", 4));
   const auto ok = train::load_safetensors(p);
   CHECK(ok.tensors.at("ab").shape() == Shape{0});
   CHECK(ok.tensors.at("c").item<float>() == 1.5f);
@@ -451,7 +497,8 @@ TEST_CASE("safetensors: a SIGKILLed writer never leaves a partial file") {
         ::_exit(3);
       }
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_delay))));
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(200 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_delay))));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
