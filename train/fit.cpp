@@ -254,8 +254,10 @@ History fit(nn::Module& model, const LossFn& loss, optim::Optimizer& optimizer, 
       l.backward();
       optimizer.step();
       acc.add(lv, metrics, output, batch.target, static_cast<double>(batch.input.size(0)));
-      const Logs batch_logs = acc.logs(metrics);
-      for (const auto& cb : callbacks) cb->on_batch_end(ctx, b, batch_logs);
+      if (!callbacks.empty()) {
+        const Logs batch_logs = acc.logs(metrics);
+        for (const auto& cb : callbacks) cb->on_batch_end(ctx, b, batch_logs);
+      }
       ++b;
       if (ctx.stop_training) break;
     }
