@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <optional>
 #include <unordered_map>
 
 #include "detail/record.hpp"
@@ -216,8 +217,10 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
                                    node.name(), format_where(node.where())));
     TensorList input_grads;
     {
-      // Errors raised inside the backward formula name the user's forward call site.
-      OpScope scope(node.name(), node.where());
+      // Errors raised inside the backward formula name the user's forward call site (nodes without
+      // one, like AccumulateGrad, leave any enclosing scope in charge).
+      std::optional<OpScope> scope;
+      if (node.where().line() != 0) scope.emplace(node.name(), node.where());
       BackwardFnScope in_backward;
       input_grads = node.apply(std::move(grads));
     }
