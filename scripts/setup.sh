@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs xgrad's build and run dependencies from Debian 12 packages. Idempotent: a no-op when
+# everything is present. Usage: scripts/setup.sh [--bench] [--sanitizers]
+#   --bench       also LibTorch and PyTorch for the side-by-side benchmarks (large)
+#   --sanitizers  also clang's runtime (LeakSanitizer/libFuzzer) for the reliability checks
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  xtensor-dev xtl-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
+  libfmt-dev doctest-dev zlib1g-dev
+  dataset-fashion-mnist   # the flagship's data (IDX .gz files)
+  python3-sklearn         # scikit-learn's CSV data sets used by the examples
+  python3                 # safetensors interop test (standard library only)
+  gnuplot-nox graphviz    # pictures of the examples (optional at run time)
+)
+for arg in "$@"; do
+  case $arg in
+    --bench) packages+=(libtorch-dev python3-torch hyperfine) ;;
+    --sanitizers) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all dependencies present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
