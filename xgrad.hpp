@@ -7,4 +7,4 @@
 #include "data/data.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
-#include "train/checkpoint.hpp"
+#include "train/train.hpp"
