@@ -14,3 +14,4 @@
 #include "random.hpp"
 #include "shape.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"

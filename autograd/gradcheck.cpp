@@ -71,7 +71,7 @@ GradcheckResult check(const GradcheckFunction& fn, const TensorList& inputs, con
       return fail(opt, fmt::format("input {} has dtype {}; gradcheck needs float64 inputs (set allow_float32 to force)", i,
                                    dtype_name(x.dtype())));
     for (std::size_t d = 0; d < x.shape().size(); ++d)
-      if (x.strides()[d] == 0 && x.shape()[d] > 1)
+      if (x.numel() > 0 && x.strides()[d] == 0 && x.shape()[d] > 1)
         return fail(opt, fmt::format("input {} (shape {}) is an expanded view with overlapping memory; pass a contiguous copy", i,
                                      shape_str(x.shape())));
     diff.push_back(i);

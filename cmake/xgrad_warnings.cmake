@@ -9,7 +9,9 @@ function(xgrad_target_flags target)
   if(XGRAD_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
-  if(XGRAD_NATIVE)
+  # xsimd 8's AVX-512 code does not compile at -O0 (invalid casts in its select kernels), so
+  # Debug builds (sanitizers) stay generic.
+  if(XGRAD_NATIVE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
     target_compile_options(${target} PRIVATE -march=native)
   endif()
   if(XGRAD_SANITIZE)

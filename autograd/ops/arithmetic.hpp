@@ -58,25 +58,38 @@ Tensor ge(const Tensor& a, double s, Where where = Where::current());
 /// True when shapes match and every element differs by at most atol + rtol*|b| (NaNs unequal).
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 
-Tensor operator+(const Tensor& a, const Tensor& b);
-Tensor operator+(const Tensor& a, double s);
-Tensor operator+(double s, const Tensor& a);
-Tensor operator-(const Tensor& a, const Tensor& b);
-Tensor operator-(const Tensor& a, double s);
-Tensor operator-(double s, const Tensor& a);
-Tensor operator*(const Tensor& a, const Tensor& b);
-Tensor operator*(const Tensor& a, double s);
-Tensor operator*(double s, const Tensor& a);
-Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator/(const Tensor& a, double s);
-Tensor operator/(double s, const Tensor& a);
-Tensor operator-(const Tensor& a);
-Tensor operator<(const Tensor& a, const Tensor& b);
-Tensor operator<=(const Tensor& a, const Tensor& b);
-Tensor operator>(const Tensor& a, const Tensor& b);
-Tensor operator>=(const Tensor& a, const Tensor& b);
-Tensor operator<(const Tensor& a, double s);
-Tensor operator<=(const Tensor& a, double s);
-Tensor operator>(const Tensor& a, double s);
-Tensor operator>=(const Tensor& a, double s);
+/// An operand of an arithmetic operator that remembers the caller's line. Operators cannot take a
+/// defaulted source_location argument, but the default argument of this implicit constructor is
+/// evaluated where the conversion happens: in the user's expression. So errors from `a + b` name the
+/// line of `a + b` like errors from `add(a, b)` do.
+struct Operand {
+  Operand(const Tensor& t, Where w = Where::current()) noexcept : tensor(t), where(w) {}  // NOLINT: implicit
+  const Tensor& tensor;
+  Where where;
+};
+
+/// Operators: a + b = add(a, b), a - b = sub(a, b), a * b = mul(a, b), a / b = div(a, b), -a = neg(a);
+/// with a double on either side, the scalar forms. Comparisons return 0/1 masks (no gradient).
+Tensor operator+(const Tensor& a, Operand b);
+Tensor operator+(Operand a, double s);
+Tensor operator+(double s, Operand a);
+Tensor operator-(const Tensor& a, Operand b);
+Tensor operator-(Operand a, double s);
+Tensor operator-(double s, Operand a);
+Tensor operator*(const Tensor& a, Operand b);
+Tensor operator*(Operand a, double s);
+Tensor operator*(double s, Operand a);
+Tensor operator/(const Tensor& a, Operand b);
+Tensor operator/(Operand a, double s);
+Tensor operator/(double s, Operand a);
+Tensor operator-(Operand a);
+Tensor operator<(const Tensor& a, Operand b);
+Tensor operator<=(const Tensor& a, Operand b);
+Tensor operator>(const Tensor& a, Operand b);
+Tensor operator>=(const Tensor& a, Operand b);
+Tensor operator<(Operand a, double s);
+Tensor operator<=(Operand a, double s);
+Tensor operator>(Operand a, double s);
+Tensor operator>=(Operand a, double s);
+
 }  // namespace xgrad
