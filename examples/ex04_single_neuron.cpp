@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     std::printf("wrote %s\n", csv.c_str());
     if (have_gnuplot) {
       const std::string png = out + "/curves_" + unit + ".png";
-      const std::string cmd = "gnuplot -e \"set terminal png size 800,500; set output '" + png +
+      const std::string cmd = "gnuplot -e \"set terminal png noenhanced size 800,500; set output '" + png +
                               "'; set datafile separator ','; set key autotitle columnhead; set xlabel 'epoch';"
                               " set ylabel 'loss'; set title '" + unit + " unit (" + d.name + ")'; set logscale y; plot '" +
                               csv + "' using 1:2 with linespoints, '' using 1:3 with linespoints, '' using 1:4 with linespoints\"";

@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
               "barely learn. ReLU passes gradients unchanged where active; BatchNorm keeps every layer's input scale.\n");
   std::printf("wrote %s/grad_norms.csv\n", out.c_str());
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    const std::string cmd = "gnuplot -e \"set terminal png size 800,500; set output '" + out +
+    const std::string cmd = "gnuplot -e \"set terminal png noenhanced size 800,500; set output '" + out +
                             "/grad_norms.png'; set datafile separator ','; set key autotitle columnhead; set logscale y;"
-                            " set xlabel 'layer'; set ylabel 'gradient norm'; set title 'per-layer gradient norms at init';"
+                            " set format y '%.0e'; set xlabel 'layer'; set ylabel 'gradient norm'; set title 'per-layer gradient norms at init';"
                             " plot '" + out + "/grad_norms.csv' using 1:2 with linespoints, '' using 1:3 with linespoints,"
                             " '' using 1:4 with linespoints\"";
     if (std::system(cmd.c_str()) == 0) std::printf("plotted %s/grad_norms.png\n", out.c_str());
