@@ -43,9 +43,16 @@ if [ "$profiler" = callgrind ]; then
     callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$out/$name.callgrind" | /usr/bin/python3 bench/callgrind_top.py 60 --inclusive
   } >"$out/$name.txt"
 else
-  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 perf record -e cpu-clock -F 4999 -g -o "$out/$name.perf" \
-    "$BUILD_DIR/bench/xgrad_bench" mem "$w" "$dt" "$@" threads=1 >/dev/null 2>&1
+  # Same kernels as the benchmark (bench/run.py --blas-core auto); skip the data loading of W3/W4.
+  delay=()
+  case $w in W3|W4) delay=(-D "${PERF_DELAY_MS:-2500}") ;; esac
+  env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 perf record -e cpu-clock -F 4999 "${delay[@]}" \
+    -o "$out/$name.perf" "$BUILD_DIR/bench/xgrad_bench" mem "$w" "$dt" "$@" threads=1 >/dev/null 2>&1
   set +o pipefail
-  perf report -i "$out/$name.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^$' | head -80 >"$out/$name.txt"
+  {
+    echo "# perf cpu-clock samples of xgrad $w $dt $* (native build, T=1): self time per symbol"
+    perf report -i "$out/$name.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+      | sed -E 's/\(xgrad::Tensor const&.*$//' | cut -c1-160 | head -45
+  } >"$out/$name.txt"
 fi
 echo "$out/$name.txt"

@@ -161,8 +161,8 @@ def fashion(dt):
     d = os.environ.get("XGRAD_BENCH_DATA", "/usr/share/datasets/fashion-mnist")
 
     def prep(name):
-        x = torch.from_numpy(read_idx_gz(os.path.join(d, name)).reshape(-1, 784).astype(np.float32)) / 255.0
-        return ((x - FASHION_MEAN) / FASHION_STD).to(dt).contiguous()
+        x = torch.from_numpy(read_idx_gz(os.path.join(d, name)).reshape(-1, 784).astype(np.float32))
+        return x.div_(255.0).sub_(FASHION_MEAN).div_(FASHION_STD).to(dt).contiguous()
 
     def labels(name):
         return torch.from_numpy(read_idx_gz(os.path.join(d, name)).astype(np.int64))

@@ -38,6 +38,10 @@ def main():
     cores = {v.get("blas", {}).get("corename") for v in d["systems"].values() if isinstance(v, dict)}
     print(f"OpenBLAS core: {', '.join(sorted(c for c in cores if c))}; "
           f"repetitions: {m['args']['rounds']} (W3/W4: {m['args']['epoch_rounds']} timed epochs after 1 warm-up).")
+    for k, when in (("busy_start", "start"), ("busy_end", "end")):
+        if m.get(k):
+            print(f"Other processes using CPU at the {when}: "
+                  + ", ".join(f"{b['comm']} ({b['pcpu']:.0f}%)" for b in m[k]) + ".")
     print()
     print("Median <sub>min–max</sub> over the repetitions; ratios are time(xgrad)/time(other), below 1 = xgrad faster.")
     print()

@@ -142,7 +142,7 @@ def make_plan(a):
     plan = []
     q = a.quick
     micro = {"warmup": 0.02 if q else 0.05, "time": 0.05 if q else 0.2}
-    op_timing = {"warmup": 0.01 if q else 0.02, "time": 0.02 if q else 0.06}
+    op_timing = {"warmup": 0.01 if q else 0.02, "time": 0.02 if q else 0.08}
     heavy = {"warmup": 0.0, "time": 0.0, "min_iters": 1 if q else 2}
     fw = [s for s in FRAMEWORKS if s in a.systems]
     fwl = fw + (["limit"] if "limit" in a.systems else [])
@@ -164,7 +164,7 @@ def make_plan(a):
     for dt in a.dtypes:
         for op in W7_OPS:
             for grad in (0, 1):
-                add("W7", dt, fw, op_timing, max(2, a.rounds - 2), params={"op": op, "grad": grad})
+                add("W7", dt, fw, op_timing, a.rounds, params={"op": op, "grad": grad})
     batches = [32, 128, 1024] if q else [32, 64, 128, 256, 512, 1024]
     widths = [64, 2048] if q else [64, 128, 512, 1024, 2048]  # width 256 is in the batch sweep
     for b in batches:
@@ -452,6 +452,25 @@ def machine_info(build):
     return info
 
 
+def busy_processes():
+    """Processes using CPU besides the benchmark (a 2-core machine shared with others: they explain noise)."""
+    try:
+        out = subprocess.run(["ps", "-eo", "pid,pcpu,etime,comm", "--sort=-pcpu"], capture_output=True, text=True).stdout
+        rows = [l.split(None, 3) for l in out.splitlines()[1:]]
+        return [{"pid": int(r[0]), "pcpu": float(r[1]), "etime": r[2], "comm": r[3]} for r in rows
+                if len(r) == 4 and float(r[1]) >= 5.0 and int(r[0]) != os.getpid()][:8]
+    except (OSError, ValueError):
+        return []
+
+
+def wait_idle(limit_s, log):
+    """Waits (at most limit_s seconds) until the 1-minute load average drops below 0.5."""
+    t0 = time.time()
+    while time.time() - t0 < limit_s and os.getloadavg()[0] >= 0.5:
+        time.sleep(5)
+    log(f"load average {os.getloadavg()[0]:.2f} after waiting {time.time() - t0:.0f} s for an idle machine")
+
+
 def parse_args():
     e = os.environ.get
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -469,6 +488,8 @@ def parse_args():
     p.add_argument("--blas-core", default=e("BENCH_BLAS_CORE", "auto"),
                    help="OpenBLAS kernels of every worker: auto (unset OPENBLAS_CORETYPE: OpenBLAS detects the CPU; "
                         "the default), inherit (keep this environment's OPENBLAS_CORETYPE), or a core name (Haswell, ...)")
+    p.add_argument("--wait-idle", type=float, default=float(e("BENCH_WAIT_IDLE", "0")),
+                   help="wait up to this many seconds for a 1-minute load average below 0.5 before starting")
     p.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     a = p.parse_args()
     a.rounds = a.rounds or int(e("BENCH_ROUNDS", "2" if a.quick else "5"))
@@ -492,6 +513,8 @@ def main():
     def log(msg):
         print(msg, flush=True)
 
+    if a.wait_idle > 0:
+        wait_idle(a.wait_idle, log)
     systems = [s for s in a.systems if available(s, a.build)]
     for s in a.systems:
         if s not in systems:
@@ -499,8 +522,10 @@ def main():
     a.systems = systems
     meta = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "args": vars(a).copy(),
             "machine": machine_info(a.build), "loadavg_start": os.getloadavg(),
-            "inherited_OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+            "inherited_OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "busy_start": busy_processes()}
     meta["args"]["only"] = sorted(a.only)
+    for b in meta["busy_start"]:
+        log(f"! busy: {b['comm']} (pid {b['pid']}) uses {b['pcpu']:.0f}% CPU: expect noise, T=2 figures especially")
     log(f"machine: {meta['machine'].get('cpu')} x{meta['machine'].get('nproc')}, load {meta['loadavg_start']}")
 
     workers = {}
@@ -561,6 +586,7 @@ def main():
                 "xgrad_gflops": (r["flops"] / r["figures"]["xgrad"]["median"] / 1e9) if r["figures"].get("xgrad", {}).get("median") else None}
                for r in rows if r["workload"] == "S"]
     meta["loadavg_end"] = os.getloadavg()
+    meta["busy_end"] = busy_processes()
     meta["total_seconds"] = round(time.time() - t_start, 1)
     result = {"meta": meta, "systems": infos, "descriptions": DESCRIPTIONS,
               "ratio_note": "ratios are time(xgrad)/time(other): < 1 means xgrad is faster",

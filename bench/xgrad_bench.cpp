@@ -139,9 +139,10 @@ std::shared_ptr<Fashion> fashion(Dtype dt) {
   auto& slot = g_fashion[dt];
   if (slot) return slot;
   auto raw = data::load_fashion_mnist(bench::fashion_dir());
-  auto prep = [&](const Tensor& x) {
+  auto prep = [&](Tensor x) {  // normalized in place, like the LibTorch and PyTorch sides
     NoGradGuard ng;
-    return mul(add(x, -bench::kFashionMean), 1.0 / bench::kFashionStd).to(dt).contiguous();
+    x.add_(-bench::kFashionMean).mul_(1.0 / bench::kFashionStd);
+    return x.to(dt).contiguous();
   };
   slot = std::make_shared<Fashion>(Fashion{prep(raw.train_images), raw.train_labels, prep(raw.test_images), raw.test_labels});
   return slot;
