@@ -287,9 +287,9 @@ def make(w, dt, kv):
 
 
 def get(words, kv):
-    key = " ".join(words[1:3] + [kv.get(p, "") for p in ("op", "grad", "batch", "width")])
+    key = " ".join(words[1:3] + [kv.get(p, "") for p in ("op", "grad", "batch", "width", "seed")])
     if key not in _cache:
-        torch.manual_seed(0)
+        torch.manual_seed(int(float(kv.get("seed", 0))))
         if words[2] not in DTYPES:
             raise ValueError("unknown dtype " + words[2])
         _cache[key] = make(words[1], DTYPES[words[2]], kv)

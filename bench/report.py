@@ -73,6 +73,16 @@ def main():
             print(f"| {x['workload']} | {x['dtype']} | {x['threads']} | {f.get('xgrad', {}).get('epochs', '-')} | "
                   f"{a('xgrad')} | {a('libtorch')} | {a('pytorch')} |")
         print()
+    if d.get("accuracy"):
+        print("### Test accuracy over extra seeds (f32, T=1, same epochs; seed 0 is the timed run above)\n")
+        print("| workload | seed | xgrad | LibTorch | PyTorch |")
+        print("|---|---|---|---|---|")
+        keys = sorted({(x["workload"], x["seed"]) for x in d["accuracy"]})
+        for w, seed in keys:
+            v = {x["system"]: x["acc"] for x in d["accuracy"] if (x["workload"], x["seed"]) == (w, seed)}
+            a = lambda s: f"{100 * v[s]:.2f}%" if v.get(s) is not None else "-"
+            print(f"| {w} | {seed} | {a('xgrad')} | {a('libtorch')} | {a('pytorch')} |")
+        print()
     if d.get("scaling"):
         print("### Scaling: GEMM FLOPs per step and achieved GFLOP/s\n")
         print("| batch | width | T | MFLOP/step | xgrad GFLOP/s | LibTorch GFLOP/s | PyTorch GFLOP/s | limit GFLOP/s | x/limit |")

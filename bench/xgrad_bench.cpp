@@ -283,14 +283,14 @@ std::unique_ptr<Workload> make(const std::string& w, Dtype dt, const Command& c)
 std::string key_of(const Command& c) {
   std::string k = c.word(1);
   k.append(" ").append(c.word(2));
-  for (const char* p : {"op", "grad", "batch", "width"}) k.append(" ").append(c.str(p, ""));
+  for (const char* p : {"op", "grad", "batch", "width", "seed"}) k.append(" ").append(c.str(p, ""));
   return k;
 }
 
 Workload& get(const Command& c) {
   auto& slot = g_cache[key_of(c)];
   if (!slot) {
-    manual_seed(0);
+    manual_seed(static_cast<std::uint64_t>(c.num("seed", 0)));
     slot = make(c.word(1), parse_dtype(c.word(2)), c);
   }
   return *slot;
