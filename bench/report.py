@@ -38,6 +38,10 @@ def main():
     cores = {v.get("blas", {}).get("corename") for v in d["systems"].values() if isinstance(v, dict)}
     print(f"OpenBLAS core: {', '.join(sorted(c for c in cores if c))}; "
           f"repetitions: {m['args']['rounds']} (W3/W4: {m['args']['epoch_rounds']} timed epochs after 1 warm-up).")
+    loads = [x.get("loadavg_1min", [0, 0])[1] for x in d["results"]]
+    if loads:
+        print(f"1-minute load average after each configuration: median {sorted(loads)[len(loads) // 2]:.2f}, "
+              f"max {max(loads):.2f} (a value near 2 means another process shared the 2 vCPUs).")
     for k, when in (("busy_start", "start"), ("busy_end", "end")):
         if m.get(k):
             print(f"Other processes using CPU at the {when}: "

@@ -605,8 +605,13 @@ def main():
                             pass
             current = group
             t0 = time.time()
+            load0, busy0 = os.getloadavg()[0], busy_processes()
             res = run_config(c, workers, a.threads, log)
             new = build_rows(c, res, a.threads)
+            for r in new:  # interference: the other processes that used CPU while this config ran
+                r["loadavg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
+                if busy0:
+                    r["busy"] = busy0
             rows += new
             for r in new:
                 x = r["figures"].get("xgrad", {})
