@@ -494,13 +494,16 @@ def machine_info(build):
     return info
 
 
+EXCLUDE_PIDS = set()  # the workers (ps's %CPU is a lifetime average: idle workers would look busy)
+
+
 def busy_processes():
     """Processes using CPU besides the benchmark (a 2-core machine shared with others: they explain noise)."""
     try:
         out = subprocess.run(["ps", "-eo", "pid,pcpu,etime,comm", "--sort=-pcpu"], capture_output=True, text=True).stdout
         rows = [l.split(None, 3) for l in out.splitlines()[1:]]
         return [{"pid": int(r[0]), "pcpu": float(r[1]), "etime": r[2], "comm": r[3]} for r in rows
-                if len(r) == 4 and float(r[1]) >= 5.0 and int(r[0]) != os.getpid()][:8]
+                if len(r) == 4 and float(r[1]) >= 5.0 and int(r[0]) != os.getpid() and int(r[0]) not in EXCLUDE_PIDS][:8]
     except (OSError, ValueError):
         return []
 
@@ -579,6 +582,7 @@ def main():
         for s in systems:
             w = Worker(s, t, worker_argv(s, a.build), thread_env(t), os.path.join(logdir, f"{s}-T{t}.log"))
             workers[(s, t)] = w
+            EXCLUDE_PIDS.add(w.proc.pid)
             try:
                 infos[f"{s}@T{t}"] = w.call("info", timeout=120)
             except WorkerError as e:
