@@ -41,7 +41,11 @@ def main():
     loads = [x.get("loadavg_1min", [0, 0])[1] for x in d["results"]]
     if loads:
         print(f"1-minute load average after each configuration: median {sorted(loads)[len(loads) // 2]:.2f}, "
-              f"max {max(loads):.2f} (a value near 2 means another process shared the 2 vCPUs).")
+              f"max {max(loads):.2f} (the benchmark itself adds about 1; clearly above that, another process shared "
+              f"the 2 vCPUs).")
+    busy = sorted({b["comm"] for x in d["results"] for b in x.get("busy", [])})
+    if busy:
+        print(f"Other processes seen using CPU between configurations: {', '.join(busy)}.")
     for k, when in (("busy_start", "start"), ("busy_end", "end")):
         if m.get(k):
             print(f"Other processes using CPU at the {when}: "
