@@ -3,6 +3,8 @@
 // xtensor.
 #include "elementwise.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -120,6 +122,8 @@ Tensor cast(const Tensor& x, Dtype dtype) {
 }
 
 void fill(const Tensor& x, double v) {
+  if (x.dtype() == Dtype::int64 && !(v >= -0x1p63 && v < 0x1p63))  // the cast below would be undefined
+    throw ValueError(fmt::format("fill: {} cannot be stored in an int64 tensor (NaN, infinite or outside [-2^63, 2^63))", v));
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T value = static_cast<T>(v);

@@ -237,26 +237,28 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   return true;
 }
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b, 1.0, Where::current()); }
-Tensor operator+(const Tensor& a, double s) { return add(a, s); }
-Tensor operator+(double s, const Tensor& a) { return add(a, s); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator-(const Tensor& a, double s) { return add(a, -s); }
-Tensor operator-(double s, const Tensor& a) { return add(neg(a), s); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
-Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator/(const Tensor& a, double s) { return mul(a, 1.0 / s); }
-Tensor operator/(double s, const Tensor& a) { return s == 1.0 ? reciprocal(a) : mul(reciprocal(a), s); }
-Tensor operator-(const Tensor& a) { return neg(a); }
-Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
-Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
-Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
-Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
-Tensor operator<(const Tensor& a, double s) { return lt(a, s); }
-Tensor operator<=(const Tensor& a, double s) { return le(a, s); }
-Tensor operator>(const Tensor& a, double s) { return gt(a, s); }
-Tensor operator>=(const Tensor& a, double s) { return ge(a, s); }
+Tensor operator+(const Tensor& a, OperatorArg b) { return add(a, b.tensor(), 1.0, b.where()); }
+Tensor operator+(OperatorArg a, double s) { return add(a.tensor(), s, a.where()); }
+Tensor operator+(double s, OperatorArg a) { return add(a.tensor(), s, a.where()); }
+Tensor operator-(const Tensor& a, OperatorArg b) { return sub(a, b.tensor(), 1.0, b.where()); }
+Tensor operator-(OperatorArg a, double s) { return add(a.tensor(), -s, a.where()); }
+Tensor operator-(double s, OperatorArg a) { return add(neg(a.tensor(), a.where()), s, a.where()); }
+Tensor operator*(const Tensor& a, OperatorArg b) { return mul(a, b.tensor(), b.where()); }
+Tensor operator*(OperatorArg a, double s) { return mul(a.tensor(), s, a.where()); }
+Tensor operator*(double s, OperatorArg a) { return mul(a.tensor(), s, a.where()); }
+Tensor operator/(const Tensor& a, OperatorArg b) { return div(a, b.tensor(), b.where()); }
+Tensor operator/(OperatorArg a, double s) { return mul(a.tensor(), 1.0 / s, a.where()); }
+Tensor operator/(double s, OperatorArg a) {
+  return s == 1.0 ? reciprocal(a.tensor(), a.where()) : mul(reciprocal(a.tensor(), a.where()), s, a.where());
+}
+Tensor operator-(OperatorArg a) { return neg(a.tensor(), a.where()); }
+Tensor operator<(const Tensor& a, OperatorArg b) { return lt(a, b.tensor(), b.where()); }
+Tensor operator<=(const Tensor& a, OperatorArg b) { return le(a, b.tensor(), b.where()); }
+Tensor operator>(const Tensor& a, OperatorArg b) { return gt(a, b.tensor(), b.where()); }
+Tensor operator>=(const Tensor& a, OperatorArg b) { return ge(a, b.tensor(), b.where()); }
+Tensor operator<(OperatorArg a, double s) { return lt(a.tensor(), s, a.where()); }
+Tensor operator<=(OperatorArg a, double s) { return le(a.tensor(), s, a.where()); }
+Tensor operator>(OperatorArg a, double s) { return gt(a.tensor(), s, a.where()); }
+Tensor operator>=(OperatorArg a, double s) { return ge(a.tensor(), s, a.where()); }
 
 }  // namespace xgrad

@@ -58,25 +58,41 @@ Tensor ge(const Tensor& a, double s, Where where = Where::current());
 /// True when shapes match and every element differs by at most atol + rtol*|b| (NaNs unequal).
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 
-Tensor operator+(const Tensor& a, const Tensor& b);
-Tensor operator+(const Tensor& a, double s);
-Tensor operator+(double s, const Tensor& a);
-Tensor operator-(const Tensor& a, const Tensor& b);
-Tensor operator-(const Tensor& a, double s);
-Tensor operator-(double s, const Tensor& a);
-Tensor operator*(const Tensor& a, const Tensor& b);
-Tensor operator*(const Tensor& a, double s);
-Tensor operator*(double s, const Tensor& a);
-Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator/(const Tensor& a, double s);
-Tensor operator/(double s, const Tensor& a);
-Tensor operator-(const Tensor& a);
-Tensor operator<(const Tensor& a, const Tensor& b);
-Tensor operator<=(const Tensor& a, const Tensor& b);
-Tensor operator>(const Tensor& a, const Tensor& b);
-Tensor operator>=(const Tensor& a, const Tensor& b);
-Tensor operator<(const Tensor& a, double s);
-Tensor operator<=(const Tensor& a, double s);
-Tensor operator>(const Tensor& a, double s);
-Tensor operator>=(const Tensor& a, double s);
+/// An operand of the operators below that also carries the user's call site. Operators cannot have
+/// a defaulted `Where` argument, so the implicit conversion from Tensor captures it instead: errors
+/// and anomaly reports of `a + b` name the line of the user's expression, as for add(a, b).
+class OperatorArg {
+ public:
+  OperatorArg(const Tensor& t, Where where = Where::current()) noexcept : t_(t), where_(where) {}  // NOLINT: implicit
+  const Tensor& tensor() const noexcept { return t_; }
+  const Where& where() const noexcept { return where_; }
+
+ private:
+  const Tensor& t_;
+  Where where_;
+};
+
+// Operators: the functions above (a + b = add(a, b), a - s = add(a, -s), s / a = s * reciprocal(a),
+// -a = neg(a), a < b = lt(a, b), ...), with the user's call site.
+Tensor operator+(const Tensor& a, OperatorArg b);
+Tensor operator+(OperatorArg a, double s);
+Tensor operator+(double s, OperatorArg a);
+Tensor operator-(const Tensor& a, OperatorArg b);
+Tensor operator-(OperatorArg a, double s);
+Tensor operator-(double s, OperatorArg a);
+Tensor operator*(const Tensor& a, OperatorArg b);
+Tensor operator*(OperatorArg a, double s);
+Tensor operator*(double s, OperatorArg a);
+Tensor operator/(const Tensor& a, OperatorArg b);
+Tensor operator/(OperatorArg a, double s);
+Tensor operator/(double s, OperatorArg a);
+Tensor operator-(OperatorArg a);
+Tensor operator<(const Tensor& a, OperatorArg b);
+Tensor operator<=(const Tensor& a, OperatorArg b);
+Tensor operator>(const Tensor& a, OperatorArg b);
+Tensor operator>=(const Tensor& a, OperatorArg b);
+Tensor operator<(OperatorArg a, double s);
+Tensor operator<=(OperatorArg a, double s);
+Tensor operator>(OperatorArg a, double s);
+Tensor operator>=(OperatorArg a, double s);
 }  // namespace xgrad
