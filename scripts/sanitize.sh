@@ -6,8 +6,8 @@
 #                   build-asan; runs the whole test suite (LeakSanitizer included: it is part of ASan).
 #   tsan            Debug build with ThreadSanitizer in build-tsan; runs the concurrency tests
 #                   (tests/reliability/test_concurrency.cpp). Pass -- all to run the whole suite.
-#   lsan-examples   Debug ASan/LSan build of the examples in build-asan-examples; runs every example and
-#                   fails on any leak or memory error.
+#   lsan-examples   the examples of the same ASan build (build-asan, examples switched on); runs every
+#                   example and fails on any leak or memory error.
 #   valgrind-examples  Release build of the examples in build-valgrind; runs every example under
 #                   valgrind --leak-check=full (definite and indirect leaks and memory errors fail).
 # Extra arguments go to the test binary (e.g. -tc="deep graphs*"). Environment: XGRAD_BUILD_JOBS (default
@@ -45,7 +45,7 @@ run_examples() {  # build-dir runner...
 
 case $mode in
   asan)
-    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON >/dev/null
     cmake --build build-asan -j"$jobs" --target xgrad_tests
     ./build-asan/tests/xgrad_tests "$@"
     ;;
@@ -62,10 +62,9 @@ case $mode in
     fi
     ;;
   lsan-examples)
-    cmake -S . -B build-asan-examples -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON -DXGRAD_BUILD_TESTS=OFF \
-      -DXGRAD_BUILD_EXAMPLES=ON >/dev/null
-    cmake --build build-asan-examples -j"$jobs"
-    run_examples build-asan-examples env
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON -DXGRAD_BUILD_EXAMPLES=ON >/dev/null
+    cmake --build build-asan -j"$jobs"
+    run_examples build-asan env
     ;;
   valgrind-examples)
     command -v valgrind >/dev/null || { echo "sanitize.sh: valgrind not installed" >&2; exit 2; }

@@ -91,7 +91,11 @@ decltype(auto) with_binary(BinaryOp op, F&& f) {
       if constexpr (std::is_floating_point_v<T>) return f([](auto&& x, auto&& y) { return FWD(x) / FWD(y); });
       int_unsupported("div");
     case BinaryOp::pow:
-      if constexpr (std::is_floating_point_v<T>) return f([](auto&& x, auto&& y) { return xt::pow(FWD(x), FWD(y)); });
+      // Element-wise std::pow, not xt::pow: xsimd 8's SIMD pow returns 0 for 0^y with y <= 0 (0^0 = 0,
+      // 0^-0.5 = 0 instead of 1 and inf), so results depended on which elements fell in SIMD lanes and
+      // which in the scalar tail (and d/dx sqrt-like powers at 0 came out 0 instead of inf).
+      if constexpr (std::is_floating_point_v<T>)
+        return f([](auto&& x, auto&& y) { return xt::make_lambda_xfunction([](T a, T b) { return std::pow(a, b); }, FWD(x), FWD(y)); });
       int_unsupported("pow");
   }
   int_unsupported("binary");

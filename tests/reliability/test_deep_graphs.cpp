@@ -10,18 +10,21 @@
 #include <xgrad/xgrad.hpp>
 
 #include <chrono>
+#include <cstddef>
 
 #include "reliability/reliability_util.hpp"
 #include "support/test_util.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
 #define XGRAD_TEST_ASAN_ALLOCATOR 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#include <sanitizer/allocator_interface.h>
 #define XGRAD_TEST_ASAN_ALLOCATOR 1
 #endif
+#endif
+#if defined(XGRAD_TEST_ASAN_ALLOCATOR)
+// From <sanitizer/allocator_interface.h>, which GCC does not install (the runtime is the same).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 using namespace xgrad;
@@ -69,7 +72,7 @@ TEST_CASE("deep graphs: a 1,000,000-op chain builds, backpropagates and is destr
   }  // y (the whole chain) is destroyed here
   const double total = seconds_since(t0);
   MESSAGE("chain destroyed at " << total << " s");
-  CHECK(total < (testing::kOptimized ? 10.0 : 30.0));
+  CHECK(total < (testing::kOptimized ? 10.0 : 90.0));  // a bound against quadratic behaviour, not a benchmark
   CHECK(heap_in_use() - heap0 < kMB);
 }
 
@@ -82,16 +85,20 @@ TEST_CASE("deep graphs: a 1,000,000-node wide graph (fan-out and one 1,000,000-i
     terms.reserve(kMillion);
     // x fans out into 1,000,000 nodes; stack joins them in one node with 1,000,000 input edges.
     for (std::int64_t i = 0; i < kMillion; ++i) terms.push_back(x * static_cast<double>(i % 3));
+    const double fan_out = seconds_since(t0);
     const Tensor s = stack(terms).sum();
     terms.clear();
+    const double built = seconds_since(t0);
     // d/dx sum_i (i mod 3) x = sum_i (i mod 3) = 333,333 * (0 + 1 + 2) + (999,999 mod 3 = 0) = 999,999.
     CHECK(s.item<double>() == doctest::Approx(2.0 * 999999.0));
     s.backward();
     CHECK(x.grad().item<double>() == 999999.0);
+    MESSAGE("wide graph: fan-out built at " << fan_out << " s, stacked at " << built << " s, backward done at " << seconds_since(t0)
+                                            << " s");
   }
   const double total = seconds_since(t0);
   MESSAGE("1,000,000-node wide graph: built, differentiated and destroyed in " << total << " s");
-  CHECK(total < (testing::kOptimized ? 10.0 : 30.0));
+  CHECK(total < (testing::kOptimized ? 10.0 : 90.0));  // a bound against quadratic behaviour, not a benchmark
   CHECK(heap_in_use() - heap0 < kMB);
 }
 

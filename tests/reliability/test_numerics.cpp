@@ -183,6 +183,27 @@ TEST_CASE("numerics: sigmoid, softplus, tanh and logsumexp saturate without NaN 
   }
 }
 
+TEST_CASE("numerics: pow at a zero base follows IEEE (std::pow) for every length, SIMD lanes and scalar tail alike") {
+  // 0^0 = 1, 0^y = inf for y < 0 (-0^-1 = -inf), 0^y = 0 for y > 0; lengths 1..19 put zeros both in
+  // full SIMD batches and in the remainder handled element by element.
+  for (Dtype d : {kFloat32, kFloat64}) {
+    for (std::int64_t n = 1; n < 20; ++n) {
+      CAPTURE(n);
+      const Tensor z = zeros({n}, d);
+      for (double v : values(pow(z, 0.0))) CHECK(v == 1.0);
+      for (double v : values(pow(z, -0.5))) CHECK(v == INFINITY);
+      for (double v : values(pow(z, 2.5))) CHECK(v == 0.0);
+      for (double v : values(pow(z, full({n}, -2.0, d)))) CHECK(v == INFINITY);
+      for (double v : values(pow(0.0, full({n}, 0.0, d)))) CHECK(v == 1.0);
+      for (double v : values(pow(full({n}, -0.0, d), -1.0))) CHECK(v == -INFINITY);
+      // and the gradient of sqrt-like powers at 0 is infinite, as d/dx x^0.5 = 0.5 x^-0.5 says
+      const Tensor x = zeros({n}, d).requires_grad_();
+      pow(x, 0.5).sum().backward();
+      for (double v : values(x.grad())) CHECK(v == INFINITY);
+    }
+  }
+}
+
 TEST_CASE("anomaly mode: the first NaN/Inf of a forward chain is named with its op and call site") {
   DetectAnomalyGuard guard;
   const Tensor x = tensor({1.0, 2.0, 3.0}, kFloat64).requires_grad_();
