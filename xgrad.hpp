@@ -5,5 +5,6 @@
 
 #include "autograd/autograd.hpp"
 #include "data/data.hpp"
+#include "nn/nn.hpp"
 #include "optim/optim.hpp"
-#include "train/checkpoint.hpp"
+#include "train/train.hpp"

@@ -4,6 +4,7 @@
 #include "dtype.hpp"
 #include "engine.hpp"
 #include "error.hpp"
+#include "explain.hpp"
 #include "format.hpp"
 #include "function.hpp"
 #include "gradcheck.hpp"
@@ -13,3 +14,4 @@
 #include "random.hpp"
 #include "shape.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <optional>
 #include <unordered_map>
 
 #include "detail/record.hpp"
@@ -32,6 +33,8 @@ struct Target {  // an input of autograd::grad: the edge its gradient arrives on
 std::vector<Node*> topological_order(const std::vector<Node*>& roots, std::uint64_t epoch) {
   std::vector<Node*> post;
   std::vector<std::pair<Node*, std::size_t>> stack;
+  post.reserve(64);  // one allocation each for small graphs (backward of a scalar step)
+  stack.reserve(32);
   for (Node* r : roots) {
     if (r->epoch_ == epoch) continue;
     r->epoch_ = epoch;
@@ -96,6 +99,9 @@ Tensor validate(Tensor g, const Node& producer, const std::string& what, const O
   return detail::sum_to(g, meta.shape);
 }
 
+// The active backward trace of this thread (BackwardTraceGuard), or null.
+thread_local const BackwardTraceFn* t_trace = nullptr;
+
 struct Cleanup {  // clears engine state from every visited node, also when an exception escapes
   std::vector<Node*>* order;
   ~Cleanup() {
@@ -112,8 +118,8 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
                const std::vector<Target>* targets, const char* op) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     detail::raise<ValueError>(op, fmt::format("got {} outputs but {} gradients", outputs.size(), grad_outputs.size()));
-  std::vector<std::shared_ptr<Node>> root_nodes;
-  std::vector<std::pair<Edge, Tensor>> root_grads;
+  std::vector<std::pair<Edge, Tensor>> root_grads;  // the edges keep the root nodes alive
+  root_grads.reserve(outputs.size());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     if (!out.defined()) detail::raise<ValueError>(op, fmt::format("output {} is an undefined tensor", i));
@@ -133,13 +139,13 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
       detail::raise<ShapeError>(op, fmt::format("the gradient for output {} has shape {} and dtype {}, but the output has shape {} and dtype {}",
                                                 i, shape_str(g.shape()), dtype_name(g.dtype()), shape_str(out.shape()), dtype_name(out.dtype())));
     }
-    root_nodes.push_back(edge.node);
     root_grads.emplace_back(std::move(edge), std::move(g));
   }
 
   const std::uint64_t epoch = g_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
   std::vector<Node*> roots;
-  for (auto& n : root_nodes) roots.push_back(n.get());
+  roots.reserve(root_grads.size());
+  for (auto& [edge, g] : root_grads) roots.push_back(edge.node.get());
   std::vector<Node*> order = topological_order(roots, epoch);
   Cleanup cleanup{&order};
 
@@ -213,11 +219,28 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
                                    "to backward twice. Forward op called at {}",
                                    node.name(), format_where(node.where())));
     TensorList input_grads;
+    TensorList traced_grads;  // what the node received, kept for the trace (apply consumes `grads`)
+    if (t_trace != nullptr) traced_grads = grads;
     {
-      // Errors raised inside the backward formula name the user's forward call site.
-      OpScope scope(node.name(), node.where());
+      // Errors raised inside the backward formula name the user's forward call site (nodes without
+      // one, like AccumulateGrad, leave any enclosing scope in charge).
+      std::optional<OpScope> scope;
+      if (node.where().line() != 0) scope.emplace(node.name(), node.where());
       BackwardFnScope in_backward;
       input_grads = node.apply(std::move(grads));
+    }
+    // apply() may have returned (and so shared) the incoming gradients: drop our references, so that
+    // accumulation below can add in place into buffers nobody else sees.
+    grads.clear();
+    if (t_trace != nullptr) {
+      const BackwardTraceFn* trace = t_trace;
+      t_trace = nullptr;  // no tracing of whatever the observer itself computes
+      struct Restore {
+        const BackwardTraceFn* fn;
+        ~Restore() { t_trace = fn; }
+      } restore{trace};
+      (*trace)(node, traced_grads, input_grads);
+      traced_grads.clear();
     }
     if (!retain_graph && !node.saved_.empty()) {
       node.release_variables();
@@ -246,6 +269,12 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
 }
 
 }  // namespace
+
+BackwardTraceGuard::BackwardTraceGuard(BackwardTraceFn fn) : fn_(std::move(fn)), previous_(t_trace) {
+  t_trace = fn_ ? &fn_ : nullptr;
+}
+
+BackwardTraceGuard::~BackwardTraceGuard() { t_trace = previous_; }
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {
   run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, nullptr, "backward");

@@ -214,6 +214,12 @@ void Tensor::zero_grad(bool set_to_none) {
 bool Tensor::is_leaf() const { return checked(impl_, "is_leaf").grad_fn == nullptr; }
 std::shared_ptr<Node> Tensor::grad_fn() const { return checked(impl_, "grad_fn").grad_fn; }
 std::uint32_t Tensor::output_nr() const { return checked(impl_, "output_nr").output_nr; }
+const Tensor& Tensor::set_name(std::string name) const {
+  checked_mut(impl_, "set_name").name = std::move(name);
+  return *this;
+}
+const std::string& Tensor::name() const { return checked(impl_, "name").name; }
+
 std::string Tensor::grad_fn_name() const {
   const auto& fn = checked(impl_, "grad_fn_name").grad_fn;
   return fn ? fn->name() : "";

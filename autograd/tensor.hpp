@@ -64,6 +64,12 @@ class Tensor {
   bool is_same(const Tensor& other) const noexcept { return impl_ == other.impl_; }
   /// The in-place version counter shared by every view of the same storage.
   std::uint32_t version() const;
+  /// A display name for explanations and graph pictures (autograd/explain.hpp): "w7", "z1", "loss".
+  /// Stored on this handle's tensor object (copies of the handle share it; views and results of ops
+  /// start unnamed). Like retain_grad(), it changes the shared tensor object, so it is const. Returns *this.
+  const Tensor& set_name(std::string name) const;
+  /// The name given by set_name(), or "".
+  const std::string& name() const;
 
   // ---- element access --------------------------------------------------------------------
   /// The value of a one-element tensor, converted to T (float or double).

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../dtype.hpp"
@@ -48,6 +49,7 @@ struct TensorImpl {
   std::weak_ptr<Node> grad_accumulator;   // leaves: the AccumulateGrad node, created on demand
   std::shared_ptr<TensorImpl> grad;
   std::vector<std::pair<int, TensorHook>> hooks;  // leaf hooks (non-leaf hooks live on grad_fn)
+  std::string name;                               // Tensor::set_name (explanations, graph pictures)
 
   ~TensorImpl();
 

@@ -237,28 +237,28 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   return true;
 }
 
-Tensor operator+(const Tensor& a, OperatorArg b) { return add(a, b.tensor(), 1.0, b.where()); }
-Tensor operator+(OperatorArg a, double s) { return add(a.tensor(), s, a.where()); }
-Tensor operator+(double s, OperatorArg a) { return add(a.tensor(), s, a.where()); }
-Tensor operator-(const Tensor& a, OperatorArg b) { return sub(a, b.tensor(), 1.0, b.where()); }
-Tensor operator-(OperatorArg a, double s) { return add(a.tensor(), -s, a.where()); }
-Tensor operator-(double s, OperatorArg a) { return add(neg(a.tensor(), a.where()), s, a.where()); }
-Tensor operator*(const Tensor& a, OperatorArg b) { return mul(a, b.tensor(), b.where()); }
-Tensor operator*(OperatorArg a, double s) { return mul(a.tensor(), s, a.where()); }
-Tensor operator*(double s, OperatorArg a) { return mul(a.tensor(), s, a.where()); }
-Tensor operator/(const Tensor& a, OperatorArg b) { return div(a, b.tensor(), b.where()); }
-Tensor operator/(OperatorArg a, double s) { return mul(a.tensor(), 1.0 / s, a.where()); }
-Tensor operator/(double s, OperatorArg a) {
-  return s == 1.0 ? reciprocal(a.tensor(), a.where()) : mul(reciprocal(a.tensor(), a.where()), s, a.where());
+Tensor operator+(const Tensor& a, Operand b) { return add(a, b.tensor, 1.0, b.where); }
+Tensor operator+(Operand a, double s) { return add(a.tensor, s, a.where); }
+Tensor operator+(double s, Operand a) { return add(a.tensor, s, a.where); }
+Tensor operator-(const Tensor& a, Operand b) { return sub(a, b.tensor, 1.0, b.where); }
+Tensor operator-(Operand a, double s) { return add(a.tensor, -s, a.where); }
+Tensor operator-(double s, Operand a) { return add(neg(a.tensor, a.where), s, a.where); }
+Tensor operator*(const Tensor& a, Operand b) { return mul(a, b.tensor, b.where); }
+Tensor operator*(Operand a, double s) { return mul(a.tensor, s, a.where); }
+Tensor operator*(double s, Operand a) { return mul(a.tensor, s, a.where); }
+Tensor operator/(const Tensor& a, Operand b) { return div(a, b.tensor, b.where); }
+Tensor operator/(Operand a, double s) { return mul(a.tensor, 1.0 / s, a.where); }
+Tensor operator/(double s, Operand a) {
+  return s == 1.0 ? reciprocal(a.tensor, a.where) : mul(reciprocal(a.tensor, a.where), s, a.where);
 }
-Tensor operator-(OperatorArg a) { return neg(a.tensor(), a.where()); }
-Tensor operator<(const Tensor& a, OperatorArg b) { return lt(a, b.tensor(), b.where()); }
-Tensor operator<=(const Tensor& a, OperatorArg b) { return le(a, b.tensor(), b.where()); }
-Tensor operator>(const Tensor& a, OperatorArg b) { return gt(a, b.tensor(), b.where()); }
-Tensor operator>=(const Tensor& a, OperatorArg b) { return ge(a, b.tensor(), b.where()); }
-Tensor operator<(OperatorArg a, double s) { return lt(a.tensor(), s, a.where()); }
-Tensor operator<=(OperatorArg a, double s) { return le(a.tensor(), s, a.where()); }
-Tensor operator>(OperatorArg a, double s) { return gt(a.tensor(), s, a.where()); }
-Tensor operator>=(OperatorArg a, double s) { return ge(a.tensor(), s, a.where()); }
+Tensor operator-(Operand a) { return neg(a.tensor, a.where); }
+Tensor operator<(const Tensor& a, Operand b) { return lt(a, b.tensor, b.where); }
+Tensor operator<=(const Tensor& a, Operand b) { return le(a, b.tensor, b.where); }
+Tensor operator>(const Tensor& a, Operand b) { return gt(a, b.tensor, b.where); }
+Tensor operator>=(const Tensor& a, Operand b) { return ge(a, b.tensor, b.where); }
+Tensor operator<(Operand a, double s) { return lt(a.tensor, s, a.where); }
+Tensor operator<=(Operand a, double s) { return le(a.tensor, s, a.where); }
+Tensor operator>(Operand a, double s) { return gt(a.tensor, s, a.where); }
+Tensor operator>=(Operand a, double s) { return ge(a.tensor, s, a.where); }
 
 }  // namespace xgrad

@@ -58,41 +58,38 @@ Tensor ge(const Tensor& a, double s, Where where = Where::current());
 /// True when shapes match and every element differs by at most atol + rtol*|b| (NaNs unequal).
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 
-/// An operand of the operators below that also carries the user's call site. Operators cannot have
-/// a defaulted `Where` argument, so the implicit conversion from Tensor captures it instead: errors
-/// and anomaly reports of `a + b` name the line of the user's expression, as for add(a, b).
-class OperatorArg {
- public:
-  OperatorArg(const Tensor& t, Where where = Where::current()) noexcept : t_(t), where_(where) {}  // NOLINT: implicit
-  const Tensor& tensor() const noexcept { return t_; }
-  const Where& where() const noexcept { return where_; }
-
- private:
-  const Tensor& t_;
-  Where where_;
+/// An operand of an arithmetic operator that remembers the caller's line. Operators cannot take a
+/// defaulted source_location argument, but the default argument of this implicit constructor is
+/// evaluated where the conversion happens: in the user's expression. So errors from `a + b` name the
+/// line of `a + b` like errors from `add(a, b)` do.
+struct Operand {
+  Operand(const Tensor& t, Where w = Where::current()) noexcept : tensor(t), where(w) {}  // NOLINT: implicit
+  const Tensor& tensor;
+  Where where;
 };
 
-// Operators: the functions above (a + b = add(a, b), a - s = add(a, -s), s / a = s * reciprocal(a),
-// -a = neg(a), a < b = lt(a, b), ...), with the user's call site.
-Tensor operator+(const Tensor& a, OperatorArg b);
-Tensor operator+(OperatorArg a, double s);
-Tensor operator+(double s, OperatorArg a);
-Tensor operator-(const Tensor& a, OperatorArg b);
-Tensor operator-(OperatorArg a, double s);
-Tensor operator-(double s, OperatorArg a);
-Tensor operator*(const Tensor& a, OperatorArg b);
-Tensor operator*(OperatorArg a, double s);
-Tensor operator*(double s, OperatorArg a);
-Tensor operator/(const Tensor& a, OperatorArg b);
-Tensor operator/(OperatorArg a, double s);
-Tensor operator/(double s, OperatorArg a);
-Tensor operator-(OperatorArg a);
-Tensor operator<(const Tensor& a, OperatorArg b);
-Tensor operator<=(const Tensor& a, OperatorArg b);
-Tensor operator>(const Tensor& a, OperatorArg b);
-Tensor operator>=(const Tensor& a, OperatorArg b);
-Tensor operator<(OperatorArg a, double s);
-Tensor operator<=(OperatorArg a, double s);
-Tensor operator>(OperatorArg a, double s);
-Tensor operator>=(OperatorArg a, double s);
+/// Operators: a + b = add(a, b), a - b = sub(a, b), a * b = mul(a, b), a / b = div(a, b), -a = neg(a);
+/// with a double on either side, the scalar forms. Comparisons return 0/1 masks (no gradient).
+Tensor operator+(const Tensor& a, Operand b);
+Tensor operator+(Operand a, double s);
+Tensor operator+(double s, Operand a);
+Tensor operator-(const Tensor& a, Operand b);
+Tensor operator-(Operand a, double s);
+Tensor operator-(double s, Operand a);
+Tensor operator*(const Tensor& a, Operand b);
+Tensor operator*(Operand a, double s);
+Tensor operator*(double s, Operand a);
+Tensor operator/(const Tensor& a, Operand b);
+Tensor operator/(Operand a, double s);
+Tensor operator/(double s, Operand a);
+Tensor operator-(Operand a);
+Tensor operator<(const Tensor& a, Operand b);
+Tensor operator<=(const Tensor& a, Operand b);
+Tensor operator>(const Tensor& a, Operand b);
+Tensor operator>=(const Tensor& a, Operand b);
+Tensor operator<(Operand a, double s);
+Tensor operator<=(Operand a, double s);
+Tensor operator>(Operand a, double s);
+Tensor operator>=(Operand a, double s);
+
 }  // namespace xgrad
