@@ -37,6 +37,9 @@ void detail::release_node(std::shared_ptr<Node>&& node) noexcept {
     last.reset();  // may run ~Node, which pushes onto `pending`
   }
   draining = false;
+  // A wide graph (one node with a million inputs) grows the queue to millions of entries: give that
+  // memory back instead of keeping it for the thread's lifetime.
+  if (pending.capacity() > 4096) std::vector<std::shared_ptr<Node>>().swap(pending);
 }
 
 namespace {

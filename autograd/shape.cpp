@@ -7,9 +7,16 @@
 namespace xgrad {
 
 std::int64_t shape_numel(const Shape& shape) noexcept {
+  // Saturates instead of overflowing (signed overflow is undefined, and a wrapped product could pass
+  // a size check): a shape of more than 2^63 - 1 elements gives INT64_MAX, which no tensor can have.
   std::int64_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
+  bool zero = false, overflow = false;
+  for (auto s : shape) {
+    if (s == 0) zero = true;
+    if (!overflow && __builtin_mul_overflow(n, s, &n)) overflow = true;
+  }
+  if (zero) return 0;
+  return overflow ? INT64_MAX : n;
 }
 
 Strides contiguous_strides(const Shape& shape) {
@@ -17,7 +24,9 @@ Strides contiguous_strides(const Shape& shape) {
   std::int64_t s = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= shape[i];
+    // Saturate: only an empty tensor (a zero size elsewhere) can have sizes whose product
+    // overflows, and its strides never address memory.
+    if (__builtin_mul_overflow(s, shape[i], &s)) s = INT64_MAX;
   }
   return strides;
 }

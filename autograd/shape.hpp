@@ -13,7 +13,8 @@ using Shape = std::vector<std::int64_t>;
 /// Element strides of each dimension; a view may have any strides (0 for broadcast dims).
 using Strides = std::vector<std::int64_t>;
 
-/// Product of the sizes (1 for a 0-d shape).
+/// Product of the sizes (1 for a 0-d shape); INT64_MAX when the product of non-zero sizes overflows
+/// int64 (no tensor can have that many elements: allocation and views refuse such shapes).
 std::int64_t shape_numel(const Shape& shape) noexcept;
 
 /// Row-major contiguous strides of `shape`.

@@ -47,7 +47,7 @@ void TensorImpl::recompute_layout() {
       contiguous = false;
       break;
     }
-    expected *= shape[i];
+    if (__builtin_mul_overflow(expected, shape[i], &expected)) expected = INT64_MAX;  // empty tensors only
   }
 }
 
@@ -56,6 +56,12 @@ Tensor empty(const Shape& shape, Dtype dtype) {
   for (auto s : shape)
     if (s < 0) detail::raise<ShapeError>("empty", fmt::format("negative dimension in shape {}", shape_str(shape)));
   impl->numel = shape_numel(shape);
+  // Refuse sizes whose byte count does not fit (a wrapped size would allocate a tiny buffer).
+  if (impl->numel == INT64_MAX)
+    detail::raise<ShapeError>("empty", fmt::format("shape {} has more than 2^63 - 1 elements", shape_str(shape)));
+  if (static_cast<std::uint64_t>(impl->numel) > (std::uint64_t{1} << 62) / dtype_size(dtype))
+    detail::raise<ShapeError>("empty", fmt::format("shape {} of {} needs {} elements of {} bytes: more than 2^62 bytes", shape_str(shape),
+                                                   dtype_name(dtype), impl->numel, dtype_size(dtype)));
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
@@ -72,6 +78,8 @@ Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t 
   impl->strides = std::move(strides);
   impl->dtype = base.impl()->dtype;
   impl->recompute_layout();
+  if (impl->numel == INT64_MAX)  // e.g. expand((1, 1) -> (2^32, 2^32)): element loops would never end
+    detail::raise<ShapeError>("view", fmt::format("a view of shape {} would have more than 2^63 - 1 elements", shape_str(impl->shape)));
   return Tensor(std::move(impl));
 }
 
@@ -97,6 +105,18 @@ void check_inplace(const Tensor& t, const char* op) {
 }
 
 void bump(const Tensor& t) { ++t.impl()->storage->version; }
+
+// Converting a floating value that int64 cannot hold (NaN, an infinity, |v| >= 2^63) is undefined
+// behaviour in C++: refuse it, naming the first such value (e.g. a checkpoint with a NaN counter).
+void check_int64_convertible(const Tensor& src, Dtype to, const char* op) {
+  if (to != Dtype::int64 || !is_floating(src.dtype())) return;
+  const std::vector<double> v = src.to_vector<double>();
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (!(v[i] >= -0x1p63 && v[i] < 0x1p63))
+      detail::raise<ValueError>(op, fmt::format("value {} (element {} of a {} tensor of shape {}) cannot be converted to int64: NaN, "
+                                                "infinite or outside [-2^63, 2^63)",
+                                                v[i], i, dtype_name(src.dtype()), shape_str(src.shape())));
+}
 
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   if (a.dtype() != b.dtype())
@@ -273,6 +293,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace(*this, "copy_");
   checked(src.impl(), "copy_");
   check_broadcasts_to(*this, src, "copy_");
+  check_int64_convertible(src, dtype(), "copy_");
   kernels::copy_into(*this, src);
   bump(*this);
   return *this;
@@ -354,6 +375,7 @@ Tensor Tensor::to(Dtype dtype, Where where) const {
   OpScope scope("to", where);
   checked(impl_, "to");
   if (dtype == impl_->dtype) return *this;
+  check_int64_convertible(*this, dtype, "to");
   Tensor out = kernels::cast(*this, dtype);
   if (!is_floating(dtype) || !is_floating(impl_->dtype)) return out;
   const Dtype from = impl_->dtype;

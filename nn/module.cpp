@@ -199,7 +199,7 @@ void Module::register_module_impl(std::string name, ModulePtr module) {
 void Module::collect_named(OrderedDict<Tensor>& out, const std::string& prefix, bool params, bool recurse, bool dedupe) const {
   for (const auto& [name, t] : params ? parameters_ : buffers_) {
     if (!t.defined()) continue;
-    if (dedupe && std::any_of(out.begin(), out.end(), [&](const auto& item) { return item.value.is_same(t); })) continue;
+    if (dedupe && std::any_of(out.begin(), out.end(), [&t = t](const auto& item) { return item.value.is_same(t); })) continue;
     const std::string key = prefix + name;
     if (!out.contains(key)) out.insert(key, t);
   }
@@ -336,7 +336,7 @@ StateDict Module::state_dict() const {
 LoadStateDictResult Module::load_state_dict(const StateDict& state, bool strict) {
   const StateDict own = state_dict();
   LoadStateDictResult result;
-  std::vector<std::string> mismatched;
+  std::vector<std::string> mismatched, unconvertible;
   for (const auto& [key, t] : own) {
     const Tensor* src = state.find(key);
     if (!src) {
@@ -345,12 +345,21 @@ LoadStateDictResult Module::load_state_dict(const StateDict& state, bool strict)
       mismatched.push_back(fmt::format("'{}' expected shape {}, got an undefined tensor", key, shape_str(t.shape())));
     } else if (src->shape() != t.shape()) {
       mismatched.push_back(fmt::format("'{}' expected shape {}, got {}", key, shape_str(t.shape()), shape_str(src->shape())));
+    } else if (t.dtype() == kInt64 && is_floating(src->dtype())) {
+      // An int64 buffer (e.g. BatchNorm's num_batches_tracked) cannot hold NaN, infinities or |v| >= 2^63.
+      const std::vector<double> v = src->to_vector<double>();
+      for (std::size_t i = 0; i < v.size(); ++i)
+        if (!(v[i] >= -0x1p63 && v[i] < 0x1p63)) {
+          unconvertible.push_back(fmt::format("'{}' (int64) cannot hold the {} value {} (element {})", key, dtype_name(src->dtype()),
+                                              v[i], i));
+          break;
+        }
     }
   }
   for (const auto& [key, t] : state)
     if (!own.contains(key)) result.unexpected_keys.push_back(key);
   const bool key_problems = strict && (!result.missing_keys.empty() || !result.unexpected_keys.empty());
-  if (!mismatched.empty() || key_problems) {
+  if (!mismatched.empty() || !unconvertible.empty() || key_problems) {
     std::vector<std::string> parts;
     if (strict && !result.missing_keys.empty()) parts.push_back("missing keys: " + join_quoted(result.missing_keys));
     if (strict && !result.unexpected_keys.empty()) parts.push_back("unexpected keys: " + join_quoted(result.unexpected_keys));
@@ -359,6 +368,7 @@ LoadStateDictResult Module::load_state_dict(const StateDict& state, bool strict)
       for (std::size_t i = 0; i < mismatched.size(); ++i) s += (i ? "; " : "") + mismatched[i];
       parts.push_back(s);
     }
+    for (const std::string& u : unconvertible) parts.push_back(u);
     std::string msg;
     for (std::size_t i = 0; i < parts.size(); ++i) msg += (i ? "; " : "") + parts[i];
     throw ValueError(fmt::format("{}::load_state_dict: {}", type_name(), msg));

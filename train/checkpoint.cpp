@@ -35,8 +35,14 @@ struct Json {
   bool boolean = false;
   std::string text;  // the string value, or the number's literal text
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
+  struct Member;  // {key, value}; a nested struct rather than std::pair<std::string, Json>, which clang 14
+                  // cannot instantiate while Json is incomplete
+  std::vector<Member> members;
   std::size_t offset = 0;  // byte offset in the header where the value starts
+};
+struct Json::Member {
+  std::string first;
+  Json second;
 };
 
 const char* kind_name(Json::Kind k) {
@@ -156,7 +162,7 @@ class JsonParser {
         ++i_;
         skip_ws();
         Json member = parse_value(depth + 1);
-        v.members.emplace_back(std::move(key), std::move(member));
+        v.members.push_back({std::move(key), std::move(member)});
         skip_ws();
         if (i_ < s_.size() && s_[i_] == ',') {
           ++i_;

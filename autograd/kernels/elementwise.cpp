@@ -3,6 +3,8 @@
 // xtensor.
 #include "elementwise.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -89,7 +91,11 @@ decltype(auto) with_binary(BinaryOp op, F&& f) {
       if constexpr (std::is_floating_point_v<T>) return f([](auto&& x, auto&& y) { return FWD(x) / FWD(y); });
       int_unsupported("div");
     case BinaryOp::pow:
-      if constexpr (std::is_floating_point_v<T>) return f([](auto&& x, auto&& y) { return xt::pow(FWD(x), FWD(y)); });
+      // Element-wise std::pow, not xt::pow: xsimd 8's SIMD pow returns 0 for 0^y with y <= 0 (0^0 = 0,
+      // 0^-0.5 = 0 instead of 1 and inf), so results depended on which elements fell in SIMD lanes and
+      // which in the scalar tail (and d/dx sqrt-like powers at 0 came out 0 instead of inf).
+      if constexpr (std::is_floating_point_v<T>)
+        return f([](auto&& x, auto&& y) { return xt::make_lambda_xfunction([](T a, T b) { return std::pow(a, b); }, FWD(x), FWD(y)); });
       int_unsupported("pow");
   }
   int_unsupported("binary");
@@ -120,6 +126,8 @@ Tensor cast(const Tensor& x, Dtype dtype) {
 }
 
 void fill(const Tensor& x, double v) {
+  if (x.dtype() == Dtype::int64 && !(v >= -0x1p63 && v < 0x1p63))  // the cast below would be undefined
+    throw ValueError(fmt::format("fill: {} cannot be stored in an int64 tensor (NaN, infinite or outside [-2^63, 2^63))", v));
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T value = static_cast<T>(v);

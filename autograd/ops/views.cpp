@@ -12,7 +12,6 @@ using detail::record;
 namespace {
 
 Shape infer_shape(Shape shape, std::int64_t numel, const Shape& from, const char* op) {
-  std::int64_t known = 1;
   int infer = -1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -20,10 +19,14 @@ Shape infer_shape(Shape shape, std::int64_t numel, const Shape& from, const char
       infer = static_cast<int>(i);
     } else if (shape[i] < 0) {
       detail::raise<ShapeError>(op, fmt::format("invalid negative dimension in {}", shape_str(shape)));
-    } else {
-      known *= shape[i];
     }
   }
+  Shape known_sizes = shape;
+  if (infer >= 0) known_sizes[static_cast<std::size_t>(infer)] = 1;
+  const std::int64_t known = shape_numel(known_sizes);  // saturates: never equal to a real numel
+  if (known == INT64_MAX)
+    detail::raise<ShapeError>(op, fmt::format("cannot reshape a tensor of shape {} ({} elements) into {}: more than 2^63 - 1 elements",
+                                              shape_str(from), numel, shape_str(shape)));
   if (infer >= 0) {
     if (known == 0 || numel % known != 0)
       detail::raise<ShapeError>(op, fmt::format("cannot reshape a tensor of shape {} ({} elements) into {}", shape_str(from), numel,

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds and runs xgrad under the sanitizers (see docs/reliability.md).
+#
+# Usage: scripts/sanitize.sh MODE [doctest args...]
+#   asan            Debug build with AddressSanitizer + UndefinedBehaviorSanitizer (XGRAD_SANITIZE=ON) in
+#                   build-asan; runs the whole test suite (LeakSanitizer included: it is part of ASan).
+#   tsan            Debug build with ThreadSanitizer in build-tsan; runs the concurrency tests
+#                   (tests/reliability/test_concurrency.cpp). Pass -- all to run the whole suite.
+#   lsan-examples   the examples of the same ASan build (build-asan, examples switched on); runs every
+#                   example and fails on any leak or memory error.
+#   valgrind-examples  Release build of the examples in build-valgrind; runs every example under
+#                   valgrind --leak-check=full (definite and indirect leaks and memory errors fail).
+# Extra arguments go to the test binary (e.g. -tc="deep graphs*"). Environment: XGRAD_BUILD_JOBS (default
+# 2), EXAMPLE_TIMEOUT seconds per example (default 900).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-}
+shift || true
+jobs=${XGRAD_BUILD_JOBS:-2}
+
+# Sanitizer reports abort the run with a stack trace; OpenBLAS runs single-threaded so that its
+# uninstrumented worker threads do not confuse ThreadSanitizer (and results are comparable).
+export OPENBLAS_NUM_THREADS=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+run_examples() {  # build-dir runner...
+  local dir=$1
+  shift
+  local status=0
+  for exe in "$dir"/examples/*; do
+    [ -x "$exe" ] && [ -f "$exe" ] || continue
+    echo "== $(basename "$exe")"
+    if timeout "${EXAMPLE_TIMEOUT:-900}" "$@" "$exe" >"$exe.log" 2>&1; then
+      echo "   ok (no leak, no memory error)"
+    else
+      echo "   FAILED (exit $?): see $exe.log"
+      tail -30 "$exe.log"
+      status=1
+    fi
+  done
+  return $status
+}
+
+case $mode in
+  asan)
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON >/dev/null
+    cmake --build build-asan -j"$jobs" --target xgrad_tests
+    ./build-asan/tests/xgrad_tests "$@"
+    ;;
+  tsan)
+    # -O1: ThreadSanitizer's recommended level; still Debug (assertions on, no -march=native).
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DXGRAD_BUILD_EXAMPLES=OFF \
+      "-DCMAKE_CXX_FLAGS=-fsanitize=thread -O1 -g" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread" >/dev/null
+    cmake --build build-tsan -j"$jobs" --target xgrad_tests
+    if [ "${1:-}" = all ]; then
+      shift
+      ./build-tsan/tests/xgrad_tests "$@"
+    else
+      ./build-tsan/tests/xgrad_tests -sf="*test_concurrency*" "$@"
+    fi
+    ;;
+  lsan-examples)
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON -DXGRAD_BUILD_EXAMPLES=ON >/dev/null
+    cmake --build build-asan -j"$jobs"
+    run_examples build-asan env
+    ;;
+  valgrind-examples)
+    command -v valgrind >/dev/null || { echo "sanitize.sh: valgrind not installed" >&2; exit 2; }
+    # No -march=native: valgrind does not emulate every AVX-512 instruction.
+    cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_NATIVE=OFF -DXGRAD_BUILD_TESTS=OFF \
+      -DXGRAD_BUILD_EXAMPLES=ON >/dev/null
+    cmake --build build-valgrind -j"$jobs"
+    run_examples build-valgrind valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+      --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+    ;;
+  *)
+    sed -n '2,16p' "$0"
+    exit 2
+    ;;
+esac
