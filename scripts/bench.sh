@@ -17,7 +17,7 @@ JOBS=${JOBS:-2}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DXGRAD_BUILD_BENCH=ON -DXGRAD_BUILD_TESTS=OFF \
   -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j"$JOBS" --target xgrad_bench blas_limit
-if cmake --build "$BUILD_DIR" --target help | grep -q libtorch_bench; then
+if grep -q "^Torch_DIR:PATH=.*/Torch$" "$BUILD_DIR/CMakeCache.txt"; then
   cmake --build "$BUILD_DIR" -j"$JOBS" --target libtorch_bench || echo "bench.sh: libtorch_bench did not build; LibTorch skipped" >&2
 fi
 
