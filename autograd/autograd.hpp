@@ -1,6 +1,7 @@
 #pragma once
 // The autograd layer: tensors, ops, the engine, grad modes.
 
+#include "allocator.hpp"
 #include "dtype.hpp"
 #include "engine.hpp"
 #include "error.hpp"

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "allocator.hpp"
 #include "detail/record.hpp"
 #include "detail/tensor_impl.hpp"
 #include "engine.hpp"
@@ -24,14 +25,12 @@ Storage::Storage(std::size_t n) : nbytes(n) {
   if (n <= kInlineBytes) {
     data = inline_bytes;
   } else {
-    const std::size_t rounded = (n + 63) / 64 * 64;
-    data = std::aligned_alloc(64, rounded);
-    if (data == nullptr) throw std::bad_alloc();
+    data = detail::allocate(n, capacity);
   }
 }
 
 Storage::~Storage() {
-  if (data != inline_bytes) std::free(data);
+  if (data != inline_bytes) detail::deallocate(data, capacity);
 }
 
 TensorImpl::~TensorImpl() {

@@ -16,7 +16,8 @@
 namespace xgrad {
 
 /// A block of memory shared by a tensor and all its views, with the in-place version counter.
-/// Small blocks live inline (no second heap allocation for scalars and tiny tensors).
+/// Small blocks live inline (no second heap allocation for scalars and tiny tensors); larger ones come
+/// from the caching allocator (allocator.hpp).
 struct Storage {
   static constexpr std::size_t kInlineBytes = 32;
 
@@ -27,6 +28,7 @@ struct Storage {
 
   void* data = nullptr;
   std::size_t nbytes = 0;
+  std::size_t capacity = 0;  // bytes of the allocator's size class (0 for inline storage)
   /// Bumped by every in-place modification; saved tensors compare it at backward.
   std::uint32_t version = 0;
   alignas(16) unsigned char inline_bytes[kInlineBytes];

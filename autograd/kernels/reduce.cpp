@@ -1,6 +1,9 @@
 #include "reduce.hpp"
 
 #include <algorithm>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
 
 #include "../detail/tensor_impl.hpp"
 #include "elementwise.hpp"
@@ -35,22 +38,35 @@ bool as_block(const Shape& shape, const std::vector<std::int64_t>& dims, std::in
   return true;
 }
 
+// Σ row[0..n): four SIMD accumulators hide the add latency (GCC does not vectorize floating-point
+// reductions without -ffast-math); int64 takes the scalar loop.
+template <class T>
+T row_sum(const T* row, std::int64_t n) {
+  std::int64_t r = 0;
+  T s = 0;
+  if constexpr (std::is_floating_point_v<T>) {
+    using B = xsimd::batch<T>;
+    constexpr auto W = static_cast<std::int64_t>(B::size);
+    if (n >= W) {
+      B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+      for (; r + 4 * W <= n; r += 4 * W) {
+        a0 += B::load_unaligned(row + r);
+        a1 += B::load_unaligned(row + r + W);
+        a2 += B::load_unaligned(row + r + 2 * W);
+        a3 += B::load_unaligned(row + r + 3 * W);
+      }
+      for (; r + W <= n; r += W) a0 += B::load_unaligned(row + r);
+      s = xsimd::hadd((a0 + a1) + (a2 + a3));
+    }
+  }
+  for (; r < n; ++r) s += row[r];
+  return s;
+}
+
 template <class T>
 void sum_block(const T* x, T* out, std::int64_t outer, std::int64_t red, std::int64_t inner) {
   if (inner == 1) {
-    for (std::int64_t o = 0; o < outer; ++o) {
-      const T* row = x + o * red;
-      T acc[4] = {0, 0, 0, 0};
-      std::int64_t r = 0;
-      for (; r + 4 <= red; r += 4) {
-        acc[0] += row[r];
-        acc[1] += row[r + 1];
-        acc[2] += row[r + 2];
-        acc[3] += row[r + 3];
-      }
-      for (; r < red; ++r) acc[0] += row[r];
-      out[o] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    }
+    for (std::int64_t o = 0; o < outer; ++o) out[o] = row_sum(x + o * red, red);
     return;
   }
   for (std::int64_t o = 0; o < outer; ++o) {

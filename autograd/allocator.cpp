@@ -1,0 +1,145 @@
+#include "allocator.hpp"
+
+#include <bit>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace xgrad {
+namespace {
+
+// Note [size classes]
+// Class k < 16 holds buffers of 64·(k+1) bytes (64 B .. 1 KiB). Above 1 KiB, the sizes in
+// (2^(p-1), 2^p] fall into four classes of 1.25, 1.5, 1.75 and 2 times 2^(p-1), so a buffer is at
+// most 25% larger than asked. 224 classes cover every size up to 2^62 bytes.
+constexpr std::size_t kSmallClasses = 16;
+constexpr std::size_t kClasses = kSmallClasses + 4 * 52;
+
+struct SizeClass {
+  std::size_t index;
+  std::size_t bytes;
+};
+
+SizeClass size_class(std::size_t n) {
+  if (n <= 1024) {
+    const std::size_t blocks = (n + 63) / 64;
+    return {blocks == 0 ? 0 : blocks - 1, (blocks == 0 ? 1 : blocks) * 64};
+  }
+  const int p = std::bit_width(n - 1);  // 2^(p-1) < n <= 2^p, p >= 11
+  const std::size_t step = std::size_t{1} << (p - 3);
+  const std::size_t q = (n + step - 1) / step - 4;  // 1..4
+  return {kSmallClasses + static_cast<std::size_t>(p - 11) * 4 + (q - 1), (q + 4) * step};
+}
+
+std::size_t default_limit() {
+#ifdef XGRAD_NO_ALLOCATOR_CACHE
+  return 0;  // sanitizer builds: every free is a real free, so AddressSanitizer sees use after free
+#else
+  if (const char* env = std::getenv("XGRAD_ALLOCATOR_CACHE_MB")) {
+    try {
+      return static_cast<std::size_t>(std::stoull(env)) << 20;
+    } catch (...) {
+      // a malformed value keeps the default
+    }
+  }
+  return std::size_t{256} << 20;
+#endif
+}
+
+// Trivially destructible, so it can still be read while (and after) thread-local caches are
+// destroyed: buffers freed by static destructors then go straight to the C library.
+thread_local bool t_cache_destroyed = false;
+
+struct Cache {
+  std::vector<void*> lists[kClasses];
+  std::size_t bytes = 0, blocks = 0;
+  std::size_t limit = default_limit();
+  std::uint64_t hits = 0, misses = 0;
+
+  void release_all() noexcept {
+    for (std::size_t k = 0; k < kClasses; ++k) {
+      for (void* p : lists[k]) std::free(p);
+      lists[k].clear();
+      lists[k].shrink_to_fit();
+    }
+    bytes = blocks = 0;
+  }
+  ~Cache() {
+    release_all();
+    t_cache_destroyed = true;
+  }
+};
+
+Cache& cache() {
+  thread_local Cache c;
+  return c;
+}
+
+}  // namespace
+
+namespace detail {
+
+void* allocate(std::size_t nbytes, std::size_t& capacity) {
+  const SizeClass sc = size_class(nbytes);
+  capacity = sc.bytes;
+  if (!t_cache_destroyed) {
+    Cache& c = cache();
+    auto& list = c.lists[sc.index];
+    if (!list.empty()) {
+      void* p = list.back();
+      list.pop_back();
+      c.bytes -= sc.bytes;
+      --c.blocks;
+      ++c.hits;
+      return p;
+    }
+    ++c.misses;
+  }
+  void* p = std::aligned_alloc(64, sc.bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+void deallocate(void* p, std::size_t capacity) noexcept {
+  if (p == nullptr) return;
+  if (!t_cache_destroyed) {
+    Cache& c = cache();
+    if (c.bytes + capacity <= c.limit) {
+      const SizeClass sc = size_class(capacity);
+      try {
+        c.lists[sc.index].push_back(p);
+        c.bytes += capacity;
+        ++c.blocks;
+        return;
+      } catch (...) {
+        // no room for the list entry: free the buffer instead
+      }
+    }
+  }
+  std::free(p);
+}
+
+}  // namespace detail
+
+AllocatorStats allocator_stats() {
+  if (t_cache_destroyed) return {};
+  const Cache& c = cache();
+  return {c.bytes, c.blocks, c.hits, c.misses, c.limit};
+}
+
+void empty_allocator_cache() {
+  if (!t_cache_destroyed) cache().release_all();
+}
+
+void set_allocator_cache_limit(std::size_t bytes) {
+#ifdef XGRAD_NO_ALLOCATOR_CACHE
+  bytes = 0;
+#endif
+  if (t_cache_destroyed) return;
+  Cache& c = cache();
+  c.limit = bytes;
+  if (c.bytes > bytes) c.release_all();
+}
+
+}  // namespace xgrad
