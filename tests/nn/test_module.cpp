@@ -137,6 +137,24 @@ TEST_CASE("Module: zero_grad clears or zeroes every parameter's grad") {
   for (const Tensor& p : net.parameters()) CHECK_FALSE(p.grad().defined());
 }
 
+TEST_CASE("Module: requires_grad_ freezes and unfreezes a subtree; frozen parameters get no gradient") {
+  Net net;
+  CHECK(&net.encoder->requires_grad_(false) == net.encoder.get());
+  for (const auto& [name, p] : net.named_parameters()) {
+    INFO(name);
+    CHECK(p.requires_grad() == (name.rfind("encoder.", 0) != 0));
+  }
+  CHECK(count_parameters(net, /*trainable_only=*/true) == count_parameters(net) - 6);
+  net(randn({2, 3})).sum().backward();
+  CHECK_FALSE(net.encoder->a->w->grad().defined());
+  CHECK_FALSE(net.encoder->b->w->grad().defined());
+  CHECK(net.gain->grad().defined());
+  CHECK(net.head->at<Scale>(0)->w->grad().defined());
+  for (const Tensor& b : net.buffers()) CHECK_FALSE(b.requires_grad());  // buffers untouched
+  net.requires_grad_();
+  for (const Tensor& p : net.parameters()) CHECK(p.requires_grad());
+}
+
 TEST_CASE("Module: to(dtype) replaces floating parameters and buffers, keeping requires_grad and ties") {
   Net net;
   net.encoder->b->parameter("w").requires_grad_(false);
