@@ -160,7 +160,7 @@ TEST_CASE("ex10: one epoch of the single-neuron regression (batch 1) equals SGD 
   CHECK(near(r.history.val_metric("mae")[0], val_mae, 1e-4));
 }
 
-TEST_CASE("ex10: the 100-epoch runs of the slides learn; reported losses equal hand recomputations") {
+TEST_CASE("ex10: the 100-epoch runs of the slides learn, reported losses equal hand recomputations") {
   std::ostringstream quiet;
   {
     const Split d = diabetes();

@@ -90,7 +90,7 @@ TEST_CASE("Sequential: construction, indexing, iteration, forward chain") {
   CHECK(outer.named_parameters().keys() == std::vector<std::string>{"0.0.weight", "0.0.bias", "1.weight", "1.bias"});
 }
 
-TEST_CASE("ModuleList: registered children for the owner's forward; no forward of its own") {
+TEST_CASE("ModuleList: registered children for the owner's forward, no forward of its own") {
   struct Deep : Module {
     std::shared_ptr<ModuleList> layers = register_module("layers", std::make_shared<ModuleList>());
     explicit Deep(int depth) : Module("Deep") {
@@ -230,7 +230,7 @@ TEST_CASE("Module::summary: layers, output shapes, parameter totals") {
   CHECK(s64.find("Params size: 1,881,168 bytes (1.79 MB)") != std::string::npos);
 }
 
-TEST_CASE("Module::summary: nested modules, frozen parameters, buffers; modes and RNG untouched") {
+TEST_CASE("Module::summary: nested modules, frozen parameters, buffers, modes and RNG untouched") {
   struct Model : Module {
     std::shared_ptr<Sequential> body;
     std::shared_ptr<Linear> out;

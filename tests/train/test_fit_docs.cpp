@@ -331,7 +331,7 @@ TEST_CASE("docs/training.md: writing models, initialization, weights files") {
   CHECK(train::load_safetensors(dir + "/model.safetensors").metadata.at("framework") == "xgrad");
 }
 
-TEST_CASE("docs/training.md: parameter groups, schedule, clipping; option errors") {
+TEST_CASE("docs/training.md: parameter groups, schedule, clipping, option errors") {
   manual_seed(8);
   const Tensor inputs = randn({10, 4});
   const Tensor labels = randint(0, 3, {10});
