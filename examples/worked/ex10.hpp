@@ -137,7 +137,8 @@ inline std::shared_ptr<nn::Sequential> mlp_regression() {
 inline std::shared_ptr<nn::Sequential> mlp_classifier() {
   return std::make_shared<nn::Sequential>(nn::Linear(2, 3), nn::Linear(3, 1), nn::Sigmoid());
 }
-/// Dense(8, input_shape=(4,), activation='relu') -> Dense(3, activation='softmax'). The softmax is part
+/// Dense(8, input_shape=(4,), activation='relu') -> Dense(3, activation='softmax') (deck 000 prints only the
+/// predicted probabilities of its multiclass model; these layers are chosen here). The softmax is part
 /// of the loss here (cross_entropy on the logits, the stable form of softmax + categorical
 /// cross-entropy); predicted probabilities are softmax(predict(x)).
 inline std::shared_ptr<nn::Sequential> softmax_classifier() {
