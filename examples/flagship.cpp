@@ -148,17 +148,15 @@ int main(int argc, char** argv) {
   curves.close();
   const double total_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
-  train::TensorMap weights;
-  for (const auto& item : model.state_dict()) weights.emplace(item.key, item.value);
-  train::save_safetensors(args.out + "/model.safetensors", weights,
-                          {{"recipe", "784-256-128-10 BatchNorm Dropout0.2 SGD-nesterov lr0.05 cosine wd1e-4 batch128"},
-                           {"test_accuracy", std::to_string(test_acc)}});
+  train::save_weights(args.out + "/model.safetensors", model,
+                      {{"recipe", "784-256-128-10 BatchNorm Dropout0.2 SGD-nesterov lr0.05 cosine wd1e-4 batch128"},
+                       {"test_accuracy", std::to_string(test_acc)}});
   std::printf("final test accuracy %.2f%% after %d epochs in %.1f s\n", test_acc, args.epochs, total_secs);
   std::printf("saved %s/model.safetensors and %s/curves.csv\n", args.out.c_str(), args.out.c_str());
 
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    const std::string cmd = "gnuplot -e \"set terminal png size 800,500; set output '" + args.out +
-                            "/curves.png'; set datafile separator ','; set key autotitle columnhead; set xlabel 'epoch';"
+    const std::string cmd = "gnuplot -e \"set terminal png noenhanced size 800,500; set output '" + args.out +
+                            "/curves.png'; set datafile separator ','; set key autotitle columnhead; set key center right; set title 'Fashion-MNIST, 784-256-128-10 MLP'; set xlabel 'epoch';"
                             " set ylabel 'accuracy (%)'; set y2label 'loss'; set y2tics; plot '" +
                             args.out + "/curves.csv' using 1:3 with linespoints, '' using 1:4 with linespoints, '' using 1:2 axes x1y2 with lines\"";
     if (std::system(cmd.c_str()) == 0) std::printf("plotted %s/curves.png\n", args.out.c_str());

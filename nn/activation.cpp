@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "../autograd/ops.hpp"
 
 namespace xgrad::nn {
@@ -54,7 +56,10 @@ LogSoftmax::LogSoftmax(std::int64_t dim) : Module("LogSoftmax"), dim_(dim) {}
 Tensor LogSoftmax::forward(const Tensor& input) { return log_softmax(input, dim_); }
 std::string LogSoftmax::extra_repr() const { return fmt::format("dim={}", dim_); }
 
-Step::Step() : Module("Step") {}
-Tensor Step::forward(const Tensor& input) { return step(input); }
+Step::Step(double value_at_zero) : Module("Step"), value_at_zero_(value_at_zero) {
+  if (!std::isfinite(value_at_zero)) throw ValueError(fmt::format("Step: value_at_zero must be finite, got {}", value_at_zero));
+}
+Tensor Step::forward(const Tensor& input) { return heaviside(input, value_at_zero_); }
+std::string Step::extra_repr() const { return value_at_zero_ == 0.0 ? std::string() : fmt::format("value_at_zero={}", value_at_zero_); }
 
 }  // namespace xgrad::nn

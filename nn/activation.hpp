@@ -158,14 +158,24 @@ class LogSoftmax : public Module {
   std::int64_t dim_;
 };
 
-/// Heaviside step of the perceptron: 1 where x > 0, else 0 (xgrad::step). Zero gradient: a network of
-/// Step units is trained with the perceptron rule, not backpropagation.
+/// Heaviside step of the perceptron: 1 where x > 0, 0 where x < 0, and `value_at_zero` at x = 0
+/// (xgrad::heaviside(x, value_at_zero)). The default 0 is PyTorch's heaviside(x, 0) and xgrad::step; the
+/// lecture slides (decks 001, 003: y = 1 if w·x + b >= 0) put 1 at 0, so use Step(1.0) to reproduce their
+/// perceptrons. Zero gradient: a network of Step units is trained with the perceptron rule, not
+/// backpropagation.
 class Step : public Module {
  public:
-  Step();
+  /// ValueError unless value_at_zero is finite.
+  explicit Step(double value_at_zero = 0.0);
   Step(Step&&) = default;
   /// The formula above, element-wise; the output has the input's shape and dtype.
   Tensor forward(const Tensor& input) override;
+  /// "" for the default, else "value_at_zero=1".
+  std::string extra_repr() const override;
+  double value_at_zero() const noexcept { return value_at_zero_; }
+
+ private:
+  double value_at_zero_;
 };
 
 }  // namespace xgrad::nn

@@ -292,6 +292,11 @@ void Module::zero_grad(bool set_to_none) {
   for (Tensor& p : parameters()) p.zero_grad(set_to_none);
 }
 
+Module& Module::requires_grad_(bool requires_grad) {
+  for (Tensor& p : parameters()) p.requires_grad_(requires_grad);
+  return *this;
+}
+
 void Module::to(Dtype dtype) {
   if (!is_floating(dtype))
     throw DtypeError(fmt::format("{}::to: modules convert to float32 or float64, not {}", type_name(), dtype_name(dtype)));

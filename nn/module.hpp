@@ -159,6 +159,11 @@ class Module : public std::enable_shared_from_this<Module> {
   bool is_training() const noexcept { return training_; }
   /// Clears (set_to_none, the default) or zeroes the accumulated grad() of every parameter.
   void zero_grad(bool set_to_none = true);
+  /// Sets requires_grad on every parameter of the tree (PyTorch's Module.requires_grad_): false freezes
+  /// the module (backward then computes no gradient for its parameters and optimizers skip them), true
+  /// unfreezes it. Returns *this, so `model.child("body")->requires_grad_(false)` freezes a sub-network
+  /// for transfer learning. Buffers are not touched.
+  Module& requires_grad_(bool requires_grad = true);
   /// Converts every floating parameter and buffer of the tree to `dtype`, replacing the tensor in its
   /// slot (requires_grad and an existing grad() are kept, converted). int64 buffers stay. Tensors held
   /// elsewhere (e.g. by an optimizer created earlier) are not updated: create optimizers after to().

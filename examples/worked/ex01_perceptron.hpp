@@ -15,7 +15,7 @@ namespace xgrad::examples::ex01 {
 inline Tensor truth_inputs() { return tensor({{0, 0}, {0, 1}, {1, 0}, {1, 1}}, kFloat64); }
 
 /// The slides' step function u(z) = 1 if z >= 0, else 0 (decks 001 and 003 put u(0) = 1).
-/// xgrad::step(z) = heaviside(z, 0) is 0 at z = 0; heaviside(z, 1) follows the slides.
+/// xgrad::step(z) = heaviside(z, 0) is 0 at z = 0; heaviside(z, 1) follows the slides (as a layer: nn::Step(1.0)).
 inline Tensor slide_step(const Tensor& z) { return heaviside(z, 1.0); }
 
 // ---- McCulloch-Pitts unit (deck 003) -------------------------------------------------------------

@@ -109,7 +109,7 @@ TEST_CASE("ex08: forward pass and every gradient equal a plain-double computatio
     for (int j = 0; j < 3; ++j) CHECK(close(r.W_kl_updated[k][j], ex::kWkl[k][j] - 0.1 * h.dW_kl[k][j]));
 }
 
-TEST_CASE("ex08: the slides' factors agree with autograd; their shortcut product does not give ∂E/∂W") {
+TEST_CASE("ex08: the slides' factors agree with autograd, their shortcut product does not give ∂E/∂W") {
   const ex::Result r = ex::run();
   const Hand h = hand();
   for (int a = 0; a < 3; ++a) {

@@ -18,7 +18,7 @@ bool bit_identical(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-TEST_CASE("ex12: transferred layers are copied, frozen and bit-identical after fine-tuning; the head changes") {
+TEST_CASE("ex12: transferred layers are copied, frozen and bit-identical after fine-tuning, the head changes") {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
     MESSAGE("skipped: Fashion-MNIST not installed");
     return;

@@ -76,5 +76,19 @@ TEST_CASE("flagship [slow, ~30 s]: 10 epochs reach >= 89.5% test accuracy and sa
   // 10 epochs of 60000 / 128 batches, rounded up: 469 updates of the running statistics per epoch.
   CHECK(ck.tensors.at("1.num_batches_tracked").item<std::int64_t>() == 4690);
   CHECK(ck.metadata.count("test_accuracy") == 1);
+
+  // The weights file is a usable model: loaded into the same architecture (load_weights, strict), it
+  // classifies the test set with the accuracy the run reported.
+  nn::Sequential model(nn::Linear(784, 256), nn::BatchNorm1d(256), nn::ReLU(), nn::Dropout(0.2),  //
+                       nn::Linear(256, 128), nn::BatchNorm1d(128), nn::ReLU(), nn::Dropout(0.2),  //
+                       nn::Linear(128, 10));
+  train::load_weights((out / "model.safetensors").string(), model);
+  const data::MnistData d = data::load_fashion_mnist("/usr/share/datasets/fashion-mnist");
+  const double mu = mean(d.train_images).item<double>();
+  const double sigma = xgrad::std(d.train_images, {}, false).item<double>();
+  const Tensor predicted = argmax(train::predict(model, (d.test_images - mu) / sigma, 1000), 1);
+  const double acc = 100.0 * static_cast<double>(sum(eq(predicted, d.test_labels)).item<std::int64_t>()) / 10000.0;
+  CHECK(acc == doctest::Approx(std::stod(ck.metadata.at("test_accuracy"))).epsilon(1e-6));
+  CHECK(acc == doctest::Approx(final_acc).epsilon(1e-6));
   std::filesystem::remove_all(out);
 }

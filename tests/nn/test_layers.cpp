@@ -90,6 +90,38 @@ TEST_CASE("Sequential: construction, indexing, iteration, forward chain") {
   CHECK(outer.named_parameters().keys() == std::vector<std::string>{"0.0.weight", "0.0.bias", "1.weight", "1.bias"});
 }
 
+TEST_CASE("ModuleList: registered children for the owner's forward, no forward of its own") {
+  struct Deep : Module {
+    std::shared_ptr<ModuleList> layers = register_module("layers", std::make_shared<ModuleList>());
+    explicit Deep(int depth) : Module("Deep") {
+      for (int i = 0; i < depth; ++i) layers->push_back(Linear(3, 3, true, kFloat64));
+      layers->push_back(std::make_shared<Dropout>(0.5));
+    }
+    Tensor forward(const Tensor& x) override {
+      Tensor h = x;
+      for (std::size_t i = 0; i + 1 < layers->size(); ++i) h = tanh((*(*layers)[static_cast<std::int64_t>(i)])(h)) + h;  // residual
+      return (*layers->at<Dropout>(-1))(h);
+    }
+  };
+  manual_seed(4);
+  Deep deep(2);
+  CHECK(deep.named_parameters().keys() ==
+        std::vector<std::string>{"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"});
+  CHECK(deep.layers->size() == 3);
+  std::size_t count = 0;
+  for (const ModulePtr& m : *deep.layers) count += m->type_name() == "Linear";
+  CHECK(count == 2);
+  deep.eval();
+  CHECK_FALSE(deep.layers->at<Dropout>(2)->is_training());
+  check_module_gradients(deep, leaf({4, 3}));  // eval mode: the dropout is the identity
+  check_throws_with<ValueError>([&] { (*deep.layers)(leaf({4, 3})); }, {"ModuleList has no forward", "3 modules"});
+  check_throws_with<IndexError>([&] { (*deep.layers)[3]; }, {"ModuleList", "3", "3 modules"});
+  check_throws_with<ValueError>([&] { deep.layers->at<Linear>(2); }, {"ModuleList::at", "Dropout", "Linear"});
+  ModuleList from_values{ReLU(), Tanh()};
+  CHECK(from_values.size() == 2);
+  CHECK(to_string(from_values).find("(1): Tanh()") != std::string::npos);
+}
+
 TEST_CASE("Identity and Flatten") {
   Tensor x = leaf({2, 3, 4});
   CHECK(Identity()(x).is_same(x));
@@ -118,6 +150,10 @@ TEST_CASE("activation modules compute their ops") {
   check_values(GELU()(x), map([](double a) { return a * 0.5 * (1 + std::erf(a / std::sqrt(2.0))); }));
   check_values(SiLU()(x), map([](double a) { return a / (1 + std::exp(-a)); }));
   check_values(Step()(x), {0, 0, 0, 1});
+  check_values(Step(1.0)(x), {0, 0, 1, 1});  // the slides' u(0) = 1
+  CHECK(Step().name() == "Step()");
+  CHECK(Step(1.0).name() == "Step(value_at_zero=1)");
+  check_throws_with<ValueError>([] { Step(std::nan("")); }, {"Step", "value_at_zero", "nan"});
   PReLU prelu_layer(1, 0.25, kFloat64);
   check_values(prelu_layer(x), map([](double a) { return a > 0 ? a : 0.25 * a; }));
   CHECK(prelu_layer.parameters().size() == 1);
@@ -194,7 +230,7 @@ TEST_CASE("Module::summary: layers, output shapes, parameter totals") {
   CHECK(s64.find("Params size: 1,881,168 bytes (1.79 MB)") != std::string::npos);
 }
 
-TEST_CASE("Module::summary: nested modules, frozen parameters, buffers; modes and RNG untouched") {
+TEST_CASE("Module::summary: nested modules, frozen parameters, buffers, modes and RNG untouched") {
   struct Model : Module {
     std::shared_ptr<Sequential> body;
     std::shared_ptr<Linear> out;

@@ -108,7 +108,7 @@ TEST_CASE("Module: shared parameters are listed once") {
   CHECK(s.state_dict().keys() == std::vector<std::string>{"w", "alias", "count"});
 }
 
-TEST_CASE("Module: train/eval recurse; apply visits children first") {
+TEST_CASE("Module: train/eval recurse, apply visits children first") {
   Net net;
   CHECK(net.is_training());
   net.eval();
@@ -135,6 +135,24 @@ TEST_CASE("Module: zero_grad clears or zeroes every parameter's grad") {
   }
   net.zero_grad();
   for (const Tensor& p : net.parameters()) CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("Module: requires_grad_ freezes and unfreezes a subtree, frozen parameters get no gradient") {
+  Net net;
+  CHECK(&net.encoder->requires_grad_(false) == net.encoder.get());
+  for (const auto& [name, p] : net.named_parameters()) {
+    INFO(name);
+    CHECK(p.requires_grad() == (name.rfind("encoder.", 0) != 0));
+  }
+  CHECK(count_parameters(net, /*trainable_only=*/true) == count_parameters(net) - 6);
+  net(randn({2, 3})).sum().backward();
+  CHECK_FALSE(net.encoder->a->w->grad().defined());
+  CHECK_FALSE(net.encoder->b->w->grad().defined());
+  CHECK(net.gain->grad().defined());
+  CHECK(net.head->at<Scale>(0)->w->grad().defined());
+  for (const Tensor& b : net.buffers()) CHECK_FALSE(b.requires_grad());  // buffers untouched
+  net.requires_grad_();
+  for (const Tensor& p : net.parameters()) CHECK(p.requires_grad());
 }
 
 TEST_CASE("Module: to(dtype) replaces floating parameters and buffers, keeping requires_grad and ties") {
@@ -221,7 +239,7 @@ TEST_CASE("Module: load_state_dict reports every missing, unexpected and mis-sha
   CHECK(net.parameter("encoder.a.w").abs().sum().item<double>() == 0.0);  // the matching entries were loaded
 }
 
-TEST_CASE("Module: forward hooks observe and replace; handles remove them") {
+TEST_CASE("Module: forward hooks observe and replace, handles remove them") {
   Scale s(2, 3.0);
   Tensor x = ones({2});
   std::vector<std::string> calls;
@@ -327,7 +345,7 @@ TEST_CASE("Module: printing names and trees") {
         ")");
 }
 
-TEST_CASE("Module: forward not implemented; errors inside forward name the call site") {
+TEST_CASE("Module: forward not implemented, errors inside forward name the call site") {
   Module plain;
   check_throws_with<ValueError>([&] { plain(ones({1})); }, {"Module::forward is not implemented", "test_module.cpp"});
   BatchNorm1d bn(3);

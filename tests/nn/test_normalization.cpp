@@ -43,7 +43,7 @@ TEST_CASE("BatchNorm1d: train mode normalizes with batch statistics and updates 
   CHECK(bn.num_batches_tracked().item<std::int64_t>() == 0);
 }
 
-TEST_CASE("BatchNorm1d: affine scale and shift; eps") {
+TEST_CASE("BatchNorm1d: affine scale and shift, eps") {
   BatchNorm1d bn(2, 0.0, 0.1, true, true, kFloat64);
   {
     NoGradGuard g;

@@ -62,7 +62,7 @@ TEST_CASE("clip_grad_norm_: inf, 1 and 3 norms") {
   check_scaled(k, 1.0);
 }
 
-TEST_CASE("clip_grad_norm_: no gradients gives 0; float32 gradients") {
+TEST_CASE("clip_grad_norm_: no gradients gives 0, float32 gradients") {
   CHECK(clip_grad_norm_({param({1.0})}, 1.0) == 0.0);
   CHECK(clip_grad_norm_({}, 1.0) == 0.0);
   Tensor w = from_vector(std::vector<float>{0.0f, 0.0f}, {2});

@@ -100,7 +100,7 @@ TEST_CASE("Optimizer: add_param_group takes the defaults or its own options") {
   CHECK(opt.param_group(1).options().get_lr() == 0.01);
 }
 
-TEST_CASE("Optimizer: zero_grad sets to none or zeros; step skips parameters without a gradient") {
+TEST_CASE("Optimizer: zero_grad sets to none or zeros, step skips parameters without a gradient") {
   Quadratic q;
   Tensor w1 = param(kW0), w2 = param(kW0);
   SGD opt({w1, w2}, SGDOptions(0.1).momentum(0.9));

@@ -56,7 +56,7 @@ std::shared_ptr<train::LambdaCallback> recorder(std::vector<nn::StateDict>& out)
 
 }  // namespace
 
-TEST_CASE("callbacks: hooks run in order; the History is appended after on_epoch_end; logs keys") {
+TEST_CASE("callbacks: hooks run in order, the History is appended after on_epoch_end, logs keys") {
   const data::TensorDataset ds = small_data(10);
   nn::Linear model(2, 1, true, kFloat64);
   optim::SGD sgd(model.parameters(), optim::SGDOptions(0.05));
@@ -120,7 +120,7 @@ TEST_CASE("callbacks: running batch logs are the sample-weighted means so far") 
   CHECK(running[2] == doctest::Approx(2.0));
 }
 
-TEST_CASE("callbacks: stop_training set in on_batch_end ends the epoch after that batch; the epoch is still logged") {
+TEST_CASE("callbacks: stop_training set in on_batch_end ends the epoch after that batch, the epoch is still logged") {
   const data::TensorDataset ds = small_data(12);
   nn::Linear model(2, 1, true, kFloat64);
   optim::SGD sgd(model.parameters(), optim::SGDOptions(0.05));
@@ -253,7 +253,7 @@ TEST_CASE("ModelCheckpoint: one loadable file per epoch, named from the pattern"
                                 {"load_checkpoint", "no optimizer state", "SGD"});
 }
 
-TEST_CASE("ModelCheckpoint: save_best_only writes only on improvement; save_optimizer stores the optimizer") {
+TEST_CASE("ModelCheckpoint: save_best_only writes only on improvement, save_optimizer stores the optimizer") {
   TempDir dir;
   const data::TensorDataset ds = small_data();
   nn::Linear model(2, 1, true, kFloat64);
@@ -315,7 +315,7 @@ TEST_CASE("ModelCheckpoint: errors for a bad pattern, an unknown name, a missing
         }()) == "e007_0.2");
 }
 
-TEST_CASE("LRSchedulerCallback: steps per epoch (logged lr is the epoch's) or per batch; ReduceLROnPlateauCallback") {
+TEST_CASE("LRSchedulerCallback: steps per epoch (logged lr is the epoch's) or per batch, ReduceLROnPlateauCallback") {
   const data::TensorDataset ds = small_data(12);
   nn::Linear model(2, 1, true, kFloat64);
   {

@@ -159,7 +159,7 @@ TEST_CASE("fit: validation_split holds out the last fraction, before shuffling")
   CHECK(h.val_loss().back() == ev.at("loss"));
 }
 
-TEST_CASE("fit: validation_data gives val_ metrics; the model is evaluated in eval mode without recording") {
+TEST_CASE("fit: validation_data gives val_ metrics, the model is evaluated in eval mode without recording") {
   const data::TensorDataset ds = regression_data(20, 2);
   const data::TensorDataset val = regression_data(7, 3);
   manual_seed(8);
@@ -284,7 +284,7 @@ TEST_CASE("fit: a user metric is averaged over samples (weighted by batch size)"
   CHECK(h.metric("mean_target")[0] == doctest::Approx(3.0).epsilon(1e-15));
 }
 
-TEST_CASE("evaluate and predict: batched results equal the whole-batch computation; training flag restored") {
+TEST_CASE("evaluate and predict: batched results equal the whole-batch computation, training flag restored") {
   const data::TensorDataset ds = regression_data(10, 9);
   manual_seed(2);
   nn::Sequential model(nn::Linear(3, 5, true, kFloat64), nn::ReLU(), nn::Dropout(0.3), nn::Linear(5, 2, true, kFloat64));

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "data/temp_dir.hpp"
@@ -78,13 +79,27 @@ class StopAtLoss : public train::Callback {
 };
 // [end]
 
+// [doc: a model]
+// Linear -> BatchNorm -> ReLU -> Linear, with named children.
+struct Mlp : nn::Module {
+  std::shared_ptr<nn::Linear> hidden, out;
+  std::shared_ptr<nn::BatchNorm1d> norm;
+  Mlp(std::int64_t in, std::int64_t width, std::int64_t classes) : nn::Module("Mlp") {
+    hidden = register_module("hidden", std::make_shared<nn::Linear>(in, width));
+    norm = register_module("norm", std::make_shared<nn::BatchNorm1d>(width));
+    out = register_module("out", std::make_shared<nn::Linear>(width, classes));
+  }
+  Tensor forward(const Tensor& x) override { return (*out)(relu((*norm)((*hidden)(x)))); }
+};
+// [end]
+
 }  // namespace
 
 TEST_CASE("docs/training.md: every code block is compiled in this file") {
   const std::string doc = read_text(XGRAD_SOURCE_DIR "/docs/training.md");
   const std::string self = normalized(read_text(XGRAD_SOURCE_DIR "/tests/train/test_fit_docs.cpp"));
   const auto blocks = cpp_blocks(doc);
-  CHECK(blocks.size() >= 8);
+  CHECK(blocks.size() >= 15);
   for (const std::string& block : blocks) {
     INFO("block:\n" << block);
     CHECK(self.find(normalized(block)) != std::string::npos);
@@ -264,4 +279,138 @@ TEST_CASE("docs/training.md: schedules, checkpoints, resuming") {
   std::vector<double> resumed_state = model.weight().to_vector<double>();
   resumed_state.push_back(model.bias().item<double>());
   CHECK(resumed_state == straight_state);
+}
+
+TEST_CASE("docs/training.md: writing models, initialization, weights files") {
+  xgrad::testing::TempDir tmp;
+  const std::string dir = tmp.path();
+  // [doc: module features]
+  Mlp model(4, 16, 3);
+  std::string table = model.summary({32, 4});  // Keras-like: each layer, its output shape, its parameter count
+  std::vector<std::string> names = model.named_parameters().keys();  // "hidden.weight", "hidden.bias", "norm.weight", ...
+  std::vector<std::string> buffers = model.named_buffers().keys();   // "norm.running_mean", "norm.running_var", ...
+  nn::StateDict state = model.state_dict();  // parameters and buffers by dotted name (shared with the model)
+  model.load_state_dict(state);              // strict: missing, unexpected and mis-shaped keys are one error
+  model.hidden->requires_grad_(false);       // freeze a layer (transfer learning); requires_grad_() unfreezes
+  auto handle = model.out->register_forward_hook([](nn::Module&, const Tensor&, const Tensor& y) {
+    std::cout << "logits " << shape_str(y.shape()) << "\n";  // observe (or return a replacement output)
+  });
+  handle.remove();
+  model.to(kFloat64);  // converts parameters and buffers: do it before creating the optimizer
+  // [end]
+  for (const char* part : {"hidden (Linear)", "(32, 16)", "norm (BatchNorm1d)", "out (Linear)", "(32, 3)", "Total params: 163",
+                           "Trainable params: 163"})
+    CHECK_MESSAGE(table.find(part) != std::string::npos, "missing " << part << " in\n" << table);
+  CHECK(names == std::vector<std::string>{"hidden.weight", "hidden.bias", "norm.weight", "norm.bias", "out.weight", "out.bias"});
+  CHECK(buffers == std::vector<std::string>{"norm.running_mean", "norm.running_var", "norm.num_batches_tracked"});
+  CHECK_FALSE(handle.active());
+  CHECK(nn::count_parameters(model, /*trainable_only=*/true) == 163 - (16 * 4 + 16));
+  CHECK(model.out->weight().dtype() == kFloat64);
+
+  {
+    // [doc: init]
+    manual_seed(42);  // initial weights, dropout masks and unseeded shuffles all come from this generator
+    nn::Linear layer(256, 128);
+    nn::init::kaiming_normal_(layer.weight(), 0.0, nn::init::FanMode::fan_in, nn::init::Nonlinearity::relu);  // N(0, 2/256)
+    nn::init::zeros_(layer.bias());
+    // [end]
+    const std::vector<double> w = layer.weight().to_vector<double>();
+    double sq = 0.0;
+    for (double v : w) sq += v * v;
+    CHECK(sq / static_cast<double>(w.size()) == doctest::Approx(2.0 / 256).epsilon(0.05));  // 32768 draws: ~1% spread
+    CHECK(layer.bias().abs().sum().item<double>() == 0.0);
+  }
+
+  // [doc: weights]
+  train::save_weights(dir + "/model.safetensors", model, {{"framework", "xgrad"}});
+  Mlp restored(4, 16, 3);
+  restored.to(kFloat64);
+  train::load_weights(dir + "/model.safetensors", restored);  // ValueError naming the file and every bad key
+  // [end]
+  for (const auto& item : model.state_dict()) CHECK(allclose(item.value, restored.state_dict().at(item.key), 0.0, 0.0));
+  CHECK(train::load_safetensors(dir + "/model.safetensors").metadata.at("framework") == "xgrad");
+}
+
+TEST_CASE("docs/training.md: parameter groups, schedule, clipping, option errors") {
+  manual_seed(8);
+  const Tensor inputs = randn({10, 4});
+  const Tensor labels = randint(0, 3, {10});
+  // [doc: groups]
+  // Parameter groups: a pretrained body with a small learning rate, a new head with the default one.
+  nn::Sequential body(nn::Linear(4, 16), nn::ReLU());
+  nn::Linear head(16, 3);
+  optim::SGD optimizer({optim::ParamGroup(body.parameters(), optim::SGDOptions(0.001).momentum(0.9)),
+                        optim::ParamGroup(head.parameters())},
+                       optim::SGDOptions(0.01).momentum(0.9).nesterov(true));
+  optim::StepLR schedule(optimizer, /*step_size=*/10, /*gamma=*/0.5);  // both groups' lr halve every 10 epochs
+
+  Tensor loss = cross_entropy(head(body(inputs)), labels);
+  optimizer.zero_grad();
+  loss.backward();
+  double norm = optim::clip_grad_norm_(optimizer.parameters(), /*max_norm=*/1.0);  // or clip_grad_value_
+  optimizer.step();
+  schedule.step();  // once per epoch
+  // [end]
+  CHECK(norm > 0.0);
+  CHECK(optimizer.num_param_groups() == 2);
+  CHECK(optimizer.param_group(0).options().get_lr() == 0.001);
+  CHECK(optimizer.param_group(1).options().get_lr() == 0.01);
+  CHECK(static_cast<const optim::SGDOptions&>(optimizer.param_group(1).options()).nesterov());
+  xgrad::testing::check_throws_with<ValueError>([] { optim::SGDOptions(-0.1); }, {"SGDOptions: invalid lr -0.1 (must be >= 0)"});
+}
+
+TEST_CASE("docs/training.md: data") {
+  xgrad::testing::TempDir tmp;
+  const std::string csv_path = tmp.file("table.csv");
+  {
+    std::ofstream f(csv_path);
+    f << "a,b,label\n";
+    for (int i = 0; i < 100; ++i) f << i * 0.5 << ',' << (i % 7) << ',' << (i % 3) << '\n';
+  }
+  // [doc: data]
+  // A CSV file with a header; the column named "label" is the target, every other column a feature.
+  data::CsvData table = data::read_csv(csv_path, {.target_column = "label"});
+  auto parts = data::random_split(data::TensorDataset(table.features, table.target), {0.8, 0.2}, /*seed=*/1);
+
+  // Standardize with the TRAINING statistics, then apply the same transform to the test data.
+  data::StandardScaler scaler;
+  Tensor train_x = scaler.fit_transform(narrow(table.features, 0, 0, 80));
+  Tensor test_x = scaler.transform(narrow(table.features, 0, 80, 20));
+  Tensor targets = one_hot(table.target, /*num_classes=*/3);  // (100, 3) float32 rows
+  // [end]
+  CHECK(table.features.shape() == Shape{100, 2});
+  CHECK(table.feature_names == std::vector<std::string>{"a", "b"});
+  CHECK(parts.size() == 2);
+  CHECK(parts[0].size() == 80);
+  CHECK(parts[1].size() == 20);
+  CHECK(std::abs(train_x.mean({0}).to_vector<double>()[0]) < 1e-6);
+  CHECK(test_x.mean({0}).to_vector<double>()[0] > 1.0);  // the test rows lie beyond the training range of column a
+  CHECK(targets.shape() == Shape{100, 3});
+  CHECK(targets.dtype() == kFloat32);
+  CHECK(targets.at({4, 1}) == 1.0);  // row 4 has label 4 % 3 = 1
+}
+
+TEST_CASE("docs/training.md: the lectures' conventions") {
+  manual_seed(9);
+  const Tensor inputs = randn({8, 2});
+  const Tensor targets = randn({8, 1});
+  // [doc: conventions]
+  nn::Sequential lecture_net(nn::Linear(2, 4), nn::ReLU(), nn::ClassicDropout(/*keep_prob=*/0.5), nn::Linear(4, 1));
+  optim::SGD keras_sgd(lecture_net.parameters(),
+                       optim::SGDOptions(0.01).momentum(0.9).momentum_style(optim::MomentumStyle::keras));
+  nn::BatchNorm1d keras_bn(4, nn::BatchNormOptions::keras_defaults());  // momentum 0.99, Keras convention, eps 1e-3
+  // an L2 penalty λ‖w‖² with λ = 1e-4 is SGD's weight_decay 2e-4:
+  Tensor penalized = mse_loss(lecture_net(inputs), targets) + nn::functional::l2_penalty(lecture_net.parameters(), 1e-4);
+  // [end]
+  CHECK(keras_bn.options().momentum == 0.99);
+  CHECK(keras_bn.options().convention == nn::MomentumConvention::keras);
+  CHECK(keras_bn.options().eps == 1e-3);
+  // the claim of the comment: the penalty's gradient step equals SGD's weight decay 2λ
+  const TensorList params = lecture_net.parameters();
+  std::vector<Tensor> before;
+  for (const Tensor& p : params) before.push_back(p.detach().clone());
+  keras_sgd.zero_grad();
+  (nn::functional::l2_penalty(params, 1e-4) * 1.0).backward();
+  for (std::size_t i = 0; i < params.size(); ++i) CHECK(allclose(params[i].grad(), before[i] * 2e-4, 1e-6, 1e-12));
+  CHECK(penalized.dim() == 0);
 }
