@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "small_vector.hpp"
+
 namespace xgrad {
 
-/// Sizes of a tensor's dimensions (row-major). A 0-d tensor (scalar) has an empty shape.
-using Shape = std::vector<std::int64_t>;
+/// Sizes of a tensor's dimensions (row-major). A 0-d tensor (scalar) has an empty shape. Up to 6
+/// dimensions live inside the object (no heap allocation); it converts to and from
+/// std::vector<std::int64_t>.
+using Shape = SmallVector<std::int64_t, 6>;
 /// Element strides of each dimension; a view may have any strides (0 for broadcast dims).
-using Strides = std::vector<std::int64_t>;
+using Strides = SmallVector<std::int64_t, 6>;
 
 /// Product of the sizes (1 for a 0-d shape); INT64_MAX when the product of non-zero sizes overflows
 /// int64 (no tensor can have that many elements: allocation and views refuse such shapes).

@@ -469,7 +469,7 @@ TEST_CASE("autograd::grad: leaf hooks apply to the returned gradient like in bac
   CHECK(allclose(g[0], from_vector({4.0, 8.0}, {2}, kFloat64)));
 }
 
-TEST_CASE("autograd::grad: create_graph returns differentiable gradients; default returns detached ones") {
+TEST_CASE("autograd::grad: create_graph returns differentiable gradients, default returns detached ones") {
   Tensor x = scalar_leaf(2.0);
   const TensorList g = autograd::grad({x * x}, {x});
   CHECK_FALSE(g[0].requires_grad());
@@ -560,7 +560,7 @@ TEST_CASE("anomaly mode: a NaN gradient in backward names the node and its forwa
   check_throws_with<AnomalyError>([&] { y.backward(); }, {"SqrtBackward", "NaN", here(line)});
 }
 
-TEST_CASE("anomaly mode: off, the same NaN gradient passes; the guard restores the mode") {
+TEST_CASE("anomaly mode: off, the same NaN gradient passes, the guard restores the mode") {
   Tensor x = zeros({1}, kFloat64).requires_grad_();
   {
     DetectAnomalyGuard on;
@@ -659,7 +659,7 @@ TEST_CASE("engine: deep graphs with saved tensors and retain_graph") {
   z.backward();
 }
 
-TEST_CASE("engine: wide graphs (one leaf feeding 100,000 nodes; 100,000 outputs at once)") {
+TEST_CASE("engine: wide graphs (one leaf feeding 100,000 nodes, 100,000 outputs at once)") {
   Tensor x = from_vector({1.0, 2.0}, {2}, kFloat64).requires_grad_();
   constexpr int kWidth = 100'000;
   TensorList terms;

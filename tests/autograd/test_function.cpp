@@ -198,7 +198,7 @@ TEST_CASE("Function: context value lookup errors") {
   CHECK(Peek::backward_calls == 1);
 }
 
-TEST_CASE("Function: needs_input_grad in forward and backward; unrequested gradients are dropped") {
+TEST_CASE("Function: needs_input_grad in forward and backward, unrequested gradients are dropped") {
   Tensor a = ones({2}, kFloat64).requires_grad_();
   Tensor b = ones({2}, kFloat64);
   Tensor c = ones({2}, kFloat64);

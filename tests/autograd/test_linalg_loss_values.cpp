@@ -182,7 +182,7 @@ TEST_CASE("linear: values by hand, with and without bias, 1-D and 3-D inputs, tr
   check_values(y32, {8, 24, 7, 18});
 }
 
-TEST_CASE("linear: gradients by hand; a constant input gets no gradient") {
+TEST_CASE("linear: gradients by hand, a constant input gets no gradient") {
   const Tensor x = tensor({{1, 2, 3}, {-1, 0, 2}}, kFloat64);  // does not require grad
   Tensor w = tensor({{1, 0, -1}, {2, 1, 0}}, kFloat64).requires_grad_();
   Tensor b = tensor({10, 20}, kFloat64).requires_grad_();
@@ -452,7 +452,7 @@ TEST_CASE("cross_entropy: batch, reductions, weights, ignore_index, label smooth
   CHECK(cross_entropy(x, tensor({2, 0, 1}, kFloat64)).item<double>() == doctest::Approx((per[0] + per[1] + per[2]) / 3));
 }
 
-TEST_CASE("cross_entropy: gradient is (softmax - onehot)/N; all-ignored batch is NaN with zero gradient") {
+TEST_CASE("cross_entropy: gradient is (softmax - onehot)/N, all-ignored batch is NaN with zero gradient") {
   Tensor x = tensor({{1, 2, 3}, {0.5, -1, 2}}, kFloat64).requires_grad_();
   cross_entropy(x, tensor_int({2, 0})).backward();
   const auto g = x.grad().to_vector<double>();
@@ -499,7 +499,7 @@ TEST_CASE("cross_entropy: stable at logits of ±1e4") {
   }
 }
 
-TEST_CASE("cross_entropy equals nll_loss of log_softmax; nll_loss values") {
+TEST_CASE("cross_entropy equals nll_loss of log_softmax, nll_loss values") {
   const Tensor x = from_vector(seq(20, -2, 0.23), {4, 5}, kFloat64);
   const Tensor y = tensor_int({4, 0, -100, 2});
   const Tensor w = tensor({1, 0.5, 2, 1, 3}, kFloat64);

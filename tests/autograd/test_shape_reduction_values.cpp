@@ -236,7 +236,7 @@ TEST_CASE("logsumexp: stable for large and -inf values") {
   check_close(grad_of_sum(x, logsumexp(x)), {0.25, 0.75});
 }
 
-TEST_CASE("norm: p = 1, 2, inf; the zero vector and ties") {
+TEST_CASE("norm: p = 1, 2, inf, the zero vector and ties") {
   CHECK(norm(f64({3, -4})).item<double>() == 5.0);
   CHECK(norm(f64({3, -4}), 1.0).item<double>() == 7.0);
   CHECK(norm(f64({3, -4}), HUGE_VAL).item<double>() == 4.0);
@@ -251,7 +251,7 @@ TEST_CASE("norm: p = 1, 2, inf; the zero vector and ties") {
   CHECK(grad_of_sum(o, norm(o, 1.0)) == V{-1, 0, 1});
 }
 
-TEST_CASE("max/min over all elements: ties split the gradient; NaN propagates") {
+TEST_CASE("max/min over all elements: ties split the gradient, NaN propagates") {
   const Tensor x = leaf64({{1, 5}, {5, 2}});
   CHECK(max(x).item<double>() == 5.0);
   CHECK(max(x).dim() == 0);

@@ -103,7 +103,7 @@ TEST_CASE("to_xarray of a non-contiguous tensor reads a contiguous copy") {
   CHECK(e(2, 1) == 2.0);
 }
 
-TEST_CASE("to_xarray of 0-d, int64 and grad-requiring tensors; round trip") {
+TEST_CASE("to_xarray of 0-d, int64 and grad-requiring tensors, round trip") {
   auto s = to_xarray<double>(scalar_tensor(2.5, kFloat64));
   CHECK(s.dimension() == 0);
   CHECK(s() == 2.5);
