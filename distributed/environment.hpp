@@ -34,6 +34,11 @@ struct EnvironmentOptions {
   /// Deadline of every collective operation, in seconds (see Note [deadlines]). The environment
   /// variable XGRAD_DIST_TIMEOUT, when set to a positive number, overrides it.
   double timeout_seconds = 300.0;
+  /// How long a rank waiting for a collective polls MPI in a tight loop before it starts yielding its
+  /// core (Note [polling] in environment.cpp): longer suits ranks with a core each (full bandwidth for
+  /// large messages), shorter suits ranks that share cores. The environment variable XGRAD_DIST_SPIN
+  /// (seconds) overrides it.
+  double spin_seconds = 0.5e-3;
 };
 
 /// Initializes MPI (MPI_Init_thread, MPI_THREAD_SERIALIZED: any one thread at a time may call xgrad's

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <xgrad/autograd/threads.hpp>
 #include <xgrad/distributed/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
@@ -18,6 +19,7 @@ namespace dist = xgrad::distributed;
 
 int main(int argc, char** argv) {
   dist::Environment env(argc, argv);
+  set_num_threads(1);  // idle OpenBLAS threads of several ranks on few cores slow MPI's progress down
   const int reps = argc > 1 ? std::stoi(argv[1]) : 50;
   const int n = dist::world_size();
   if (dist::rank() == 0) std::printf("%d ranks, median of %d repetitions\n%12s %12s %14s %14s\n", n, reps, "bytes", "time (us)", "algbw (MB/s)", "busbw (MB/s)");

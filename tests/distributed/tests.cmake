@@ -13,8 +13,9 @@ target_link_libraries(xgrad_mpi_fault PRIVATE xgrad::distributed)
 xgrad_target_flags(xgrad_mpi_fault)
 
 set(XGRAD_MPIRUN ${MPIEXEC_EXECUTABLE} --bind-to none --mca btl self,tcp --mca btl_tcp_if_include lo
-    --mca oob_tcp_if_include lo --tag-output)
-set(XGRAD_MPI_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1)
+    --mca oob_tcp_if_include lo --tag-output -x OPENBLAS_NUM_THREADS)
+# One OpenBLAS thread per rank: the ranks share the machine's cores.
+set(XGRAD_MPI_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1)
 if(XGRAD_SANITIZE)
   # Open MPI's own allocations are reported as leaks by LeakSanitizer: leak checks are off for the
   # MPI tests only (AddressSanitizer and UBSan stay on). -x passes the setting to every rank.
