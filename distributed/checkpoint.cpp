@@ -37,7 +37,8 @@ void save_on_root(const std::string& path, const std::function<void()>& save) {
   broadcast_bytes(&length, 1, MPI_INT64_T, 0, world(), what);
   error.resize(static_cast<std::size_t>(length));
   if (length > 0) broadcast_bytes(error.data(), length, MPI_CHAR, 0, world(), what);
-  if (!error.empty()) throw DistributedError(fmt::format("distributed::save_checkpoint: rank 0 could not write '{}': {}", path, error));
+  if (!error.empty())
+    throw DistributedError(fmt::format("distributed::save_checkpoint: rank 0 could not write '{}': {}", path, error));
 }
 
 train::Scalars load_everywhere(const std::string& path, const nn::Module& model, const std::function<train::Scalars()>& load) {
@@ -60,9 +61,10 @@ train::Scalars load_everywhere(const std::string& path, const nn::Module& model,
   for (std::size_t r = 1; r < hashes.size(); ++r)
     if (hashes[r] != hashes[0]) differ += fmt::format("{}{}", differ.empty() ? "" : ", ", r);
   if (!differ.empty())
-    throw DistributedError(fmt::format("distributed::load_checkpoint('{}'): after loading, the weights of rank(s) {} differ from rank 0's "
-                                       "(did the ranks read different files?)",
-                                       path, differ));
+    throw DistributedError(
+        fmt::format("distributed::load_checkpoint('{}'): after loading, the weights of rank(s) {} differ from rank 0's "
+                    "(did the ranks read different files?)",
+                    path, differ));
   return scalars;
 }
 
@@ -72,7 +74,8 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const tra
   detail::save_on_root(path, [&] { train::save_checkpoint(path, unwrap(model), scalars); });
 }
 
-void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer, const train::Scalars& scalars) {
+void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& optimizer,
+                     const train::Scalars& scalars) {
   detail::save_on_root(path, [&] { train::save_checkpoint(path, unwrap(model), optimizer, scalars); });
 }
 
@@ -81,7 +84,8 @@ train::Scalars load_checkpoint(const std::string& path, nn::Module& model, bool 
 }
 
 train::Scalars load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer, bool restore_rng) {
-  return detail::load_everywhere(path, unwrap(model), [&] { return train::load_checkpoint(path, unwrap(model), optimizer, restore_rng); });
+  return detail::load_everywhere(path, unwrap(model),
+                                 [&] { return train::load_checkpoint(path, unwrap(model), optimizer, restore_rng); });
 }
 
 }  // namespace xgrad::distributed

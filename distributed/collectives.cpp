@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -43,12 +44,12 @@ void check_same_meta(const Tensor& t, const char* op) {
   std::string diffs;
   for (int r = 1; r < n; ++r) {
     const std::int64_t* m = all.data() + kMetaWords * static_cast<std::size_t>(r);
-    if (!std::equal(m, m + kMetaWords, all.data()))
-      diffs += fmt::format("; rank {} has {}", r, meta_str(m));
+    if (!std::equal(m, m + kMetaWords, all.data())) diffs += fmt::format("; rank {} has {}", r, meta_str(m));
   }
   if (!diffs.empty())
-    throw DistributedError(fmt::format("distributed::{}: every rank must pass a tensor of the same shape and dtype, but rank 0 has {}{}",
-                                       op, meta_str(all.data()), diffs));
+    throw DistributedError(
+        fmt::format("distributed::{}: every rank must pass a tensor of the same shape and dtype, but rank 0 has {}{}", op,
+                    meta_str(all.data()), diffs));
 }
 
 Tensor contiguous_copy(const Tensor& t) {
@@ -118,17 +119,20 @@ std::string compare(const std::vector<Entry>& zero, const std::vector<Entry>& ot
   for (const Entry& e : other) by_name[e.kind + " " + e.name] = &e;
   for (const Entry& e : other) {
     const auto it = by_name0.find(e.kind + " " + e.name);
-    if (it == by_name0.end()) diffs.push_back(fmt::format("rank {} has {} '{}' ({}) that rank 0 lacks", r, e.kind, e.name, e.what));
+    if (it == by_name0.end())
+      diffs.push_back(fmt::format("rank {} has {} '{}' ({}) that rank 0 lacks", r, e.kind, e.name, e.what));
     else if (it->second->what != e.what)
       diffs.push_back(fmt::format("rank {} has {} '{}' of {}, rank 0 has {}", r, e.kind, e.name, e.what, it->second->what));
   }
   for (const Entry& e : zero)
-    if (!by_name.count(e.kind + " " + e.name)) diffs.push_back(fmt::format("rank {} lacks {} '{}' ({} on rank 0)", r, e.kind, e.name, e.what));
+    if (!by_name.count(e.kind + " " + e.name))
+      diffs.push_back(fmt::format("rank {} lacks {} '{}' ({} on rank 0)", r, e.kind, e.name, e.what));
   if (diffs.empty()) {  // same entries in another order
     for (std::size_t i = 0; i < zero.size() && i < other.size(); ++i)
       if (zero[i].name != other[i].name) {
-        diffs.push_back(fmt::format("rank {} registers {} '{}' at position {} where rank 0 has '{}' (same entries, different order)", r,
-                                    other[i].kind, other[i].name, i, zero[i].name));
+        diffs.push_back(
+            fmt::format("rank {} registers {} '{}' at position {} where rank 0 has '{}' (same entries, different order)", r,
+                        other[i].kind, other[i].name, i, zero[i].name));
         break;
       }
   }
@@ -138,7 +142,8 @@ std::string compare(const std::vector<Entry>& zero, const std::vector<Entry>& ot
   std::string out;
   for (std::size_t i = 0; i < diffs.size() && i < 4; ++i) out += (i ? "; " : "") + diffs[i];
   if (diffs.size() > 4) out += fmt::format("; and {} more differences", diffs.size() - 4);
-  if (p != p0 || b != b0) out += fmt::format(" (rank {} has {} parameters and {} buffers, rank 0 has {} and {})", r, p, b, p0, b0);
+  if (p != p0 || b != b0)
+    out += fmt::format(" (rank {} has {} parameters and {} buffers, rank 0 has {} and {})", r, p, b, p0, b0);
   return out;
 }
 
@@ -152,9 +157,10 @@ void broadcast(Tensor& tensor, int root) {
 
 void all_reduce(Tensor& tensor, ReduceOp op, ReduceOptions options) {
   if (tensor.defined() && tensor.dtype() == kInt64 && op == ReduceOp::mean)
-    throw DtypeError(fmt::format("distributed::all_reduce: the mean of an int64 tensor (shape {}) is not an integer; convert it to a "
-                                 "floating dtype first",
-                                 shape_str(tensor.shape())));
+    throw DtypeError(
+        fmt::format("distributed::all_reduce: the mean of an int64 tensor (shape {}) is not an integer; convert it to a "
+                    "floating dtype first",
+                    shape_str(tensor.shape())));
   check_same_meta(tensor, "all_reduce");
   const int n = world_size();
   const std::string what = fmt::format("distributed::all_reduce of a tensor of shape {}", shape_str(tensor.shape()));
@@ -201,14 +207,16 @@ void check_same_model(const nn::Module& model, const std::string& who) {
   bool same = true;
   for (std::uint64_t x : hashes) same = same && x == hashes[0];
   if (same) return;
-  const std::vector<std::string> all = detail::all_gather_strings(mine, detail::world(), who + ": exchanging the model descriptions");
+  const std::vector<std::string> all =
+      detail::all_gather_strings(mine, detail::world(), who + ": exchanging the model descriptions");
   const std::vector<Entry> zero = parse(all[0]);
   std::string message;
   for (int r = 1; r < n; ++r) {
     if (hashes[static_cast<std::size_t>(r)] == hashes[0]) continue;
     message += (message.empty() ? "" : "; ") + compare(zero, parse(all[static_cast<std::size_t>(r)]), r);
   }
-  throw DistributedError(fmt::format("{}: the model differs between ranks (every rank must build the same model): {}", who, message));
+  throw DistributedError(
+      fmt::format("{}: the model differs between ranks (every rank must build the same model): {}", who, message));
 }
 
 void broadcast_parameters(nn::Module& model, int root) {

@@ -6,6 +6,8 @@
 #include <climits>
 #include <map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/node.hpp"
@@ -69,11 +71,11 @@ struct DistributedDataParallel::Reducer {
           if (count < 8) missing += (count ? ", '" : "'") + p.name + "'";
           ++count;
         }
-      throw DistributedError(fmt::format(
-          "DistributedDataParallel::forward on {}: the previous backward did not finish averaging the gradients: {} "
-          "parameter(s) received no gradient ({}{}). Every parameter that requires grad must get a gradient in every "
-          "backward; pass DdpOptions::find_unused_parameters = true when some are unused in some forwards",
-          detail::where_am_i(), count, missing, count > 8 ? ", ..." : ""));
+      throw DistributedError(
+          fmt::format("DistributedDataParallel::forward on {}: the previous backward did not finish averaging the gradients: {} "
+                      "parameter(s) received no gradient ({}{}). Every parameter that requires grad must get a gradient in every "
+                      "backward; pass DdpOptions::find_unused_parameters = true when some are unused in some forwards",
+                      detail::where_am_i(), count, missing, count > 8 ? ", ..." : ""));
     }
     for (Param& p : params) p.ready = false;
     for (Bucket& b : buckets) {
@@ -89,8 +91,8 @@ struct DistributedDataParallel::Reducer {
     const MPI_Datatype type = detail::mpi_type(b.dtype);
     detail::check_usable(what(b));
     if (options.deterministic) {
-      detail::check(MPI_Iallgather(raw(b.buffer), static_cast<int>(b.numel), type, raw(b.gathered), static_cast<int>(b.numel), type,
-                                   comm.get(), &b.request),
+      detail::check(MPI_Iallgather(raw(b.buffer), static_cast<int>(b.numel), type, raw(b.gathered), static_cast<int>(b.numel),
+                                   type, comm.get(), &b.request),
                     what(b));
     } else {
       detail::check(MPI_Iallreduce(MPI_IN_PLACE, raw(b.buffer), static_cast<int>(b.numel), type, MPI_SUM, comm.get(), &b.request),
@@ -130,8 +132,10 @@ struct DistributedDataParallel::Reducer {
       const Bucket& b = buckets[p.bucket];
       const Tensor slice = narrow(b.buffer, 0, p.offset, p.tensor.numel()).reshape(p.tensor.shape());
       Tensor g = p.tensor.grad();
-      if (g.defined()) g.copy_(slice);
-      else p.tensor.set_grad(slice.clone());
+      if (g.defined())
+        g.copy_(slice);
+      else
+        p.tensor.set_grad(slice.clone());
     }
     expect_backward = false;
     ++stats.reductions;
@@ -148,8 +152,8 @@ struct DistributedDataParallel::Reducer {
           "inside no_sync()",
           detail::where_am_i(), p.name));
     if (p.ready)
-      throw DistributedError(fmt::format("DistributedDataParallel on {}: the gradient of '{}' arrived twice in one step", detail::where_am_i(),
-                                         p.name));
+      throw DistributedError(fmt::format("DistributedDataParallel on {}: the gradient of '{}' arrived twice in one step",
+                                         detail::where_am_i(), p.name));
     const auto t0 = Clock::now();
     p.ready = true;
     ++ready_count;
@@ -158,8 +162,10 @@ struct DistributedDataParallel::Reducer {
       NoGradGuard no_grad;
       Tensor slice = narrow(b.buffer, 0, p.offset, p.tensor.numel());
       const Tensor g = p.tensor.grad();
-      if (g.defined()) slice.copy_(g.detach().reshape({p.tensor.numel()}));
-      else slice.zero_();
+      if (g.defined())
+        slice.copy_(g.detach().reshape({p.tensor.numel()}));
+      else
+        slice.zero_();
     }
     --b.pending;
     // Start complete buckets in bucket order (the same order on every rank), then let MPI progress.
@@ -216,7 +222,8 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
     : nn::Module("DistributedDataParallel"), module_(std::move(module)), options_(options) {
   if (!module_) throw ValueError("DistributedDataParallel: the module is null");
   if (options_.bucket_cap_bytes < 1)
-    throw ValueError(fmt::format("DistributedDataParallel: bucket_cap_bytes must be at least 1, got {}", options_.bucket_cap_bytes));
+    throw ValueError(
+        fmt::format("DistributedDataParallel: bucket_cap_bytes must be at least 1, got {}", options_.bucket_cap_bytes));
   register_module("module", module_);
   check_same_model(*module_, "DistributedDataParallel");
   broadcast_parameters(*module_);
@@ -231,11 +238,13 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
   for (auto it = named.rbegin(); it != named.rend(); ++it) {
     const Tensor& t = it->second;
     if (t.numel() > INT_MAX)
-      throw ValueError(fmt::format("DistributedDataParallel: parameter '{}' has {} elements, more than MPI's count limit", it->first, t.numel()));
+      throw ValueError(fmt::format("DistributedDataParallel: parameter '{}' has {} elements, more than MPI's count limit",
+                                   it->first, t.numel()));
     const std::int64_t bytes = t.numel() * static_cast<std::int64_t>(dtype_size(t.dtype()));
-    const bool fits = !r.buckets.empty() && r.buckets.back().dtype == t.dtype() &&
-                      (r.buckets.back().numel * static_cast<std::int64_t>(dtype_size(t.dtype())) + bytes <= options_.bucket_cap_bytes) &&
-                      r.buckets.back().numel + t.numel() <= INT_MAX;
+    const bool fits =
+        !r.buckets.empty() && r.buckets.back().dtype == t.dtype() &&
+        (r.buckets.back().numel * static_cast<std::int64_t>(dtype_size(t.dtype())) + bytes <= options_.bucket_cap_bytes) &&
+        r.buckets.back().numel + t.numel() <= INT_MAX;
     if (!fits) {
       r.buckets.emplace_back();
       r.buckets.back().dtype = t.dtype();

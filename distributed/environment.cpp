@@ -35,7 +35,8 @@ State& state() {
 
 void start(int* argc, char*** argv, const EnvironmentOptions& options) {
   State& s = state();
-  if (s.alive) throw DistributedError("distributed::Environment: an Environment already exists in this process (create exactly one)");
+  if (s.alive)
+    throw DistributedError("distributed::Environment: an Environment already exists in this process (create exactly one)");
   if (!(options.timeout_seconds > 0.0))
     throw ValueError(fmt::format("distributed::Environment: timeout_seconds must be positive, got {}", options.timeout_seconds));
   int initialized = 0;
@@ -47,7 +48,8 @@ void start(int* argc, char*** argv, const EnvironmentOptions& options) {
     s.owns_mpi = true;
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &s.world) != MPI_SUCCESS) throw DistributedError("distributed::Environment: MPI_Comm_dup failed");
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &s.world) != MPI_SUCCESS)
+    throw DistributedError("distributed::Environment: MPI_Comm_dup failed");
   MPI_Comm_set_errhandler(s.world, MPI_ERRORS_RETURN);
   MPI_Comm_rank(s.world, &s.rank);
   MPI_Comm_size(s.world, &s.size);
@@ -73,9 +75,10 @@ void start(int* argc, char*** argv, const EnvironmentOptions& options) {
 const State& alive_state(const char* what) {
   const State& s = state();
   if (!s.alive)
-    throw DistributedError(fmt::format("{}: no distributed::Environment is alive (create one at the start of main, "
-                                       "and run the program with mpirun)",
-                                       what));
+    throw DistributedError(
+        fmt::format("{}: no distributed::Environment is alive (create one at the start of main, "
+                    "and run the program with mpirun)",
+                    what));
   return s;
 }
 
@@ -88,8 +91,8 @@ Environment::Environment(EnvironmentOptions options) { start(nullptr, nullptr, o
 Environment::~Environment() {
   State& s = state();
   if (s.broken || std::uncaught_exceptions() > s.uncaught) {
-    std::fprintf(stderr, "xgrad::distributed: rank %d of %d is %s; aborting the job so that no rank waits forever\n", s.rank, s.size,
-                 s.broken ? "stopping after a failed collective operation" : "leaving with an exception");
+    std::fprintf(stderr, "xgrad::distributed: rank %d of %d is %s; aborting the job so that no rank waits forever\n", s.rank,
+                 s.size, s.broken ? "stopping after a failed collective operation" : "leaving with an exception");
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
@@ -137,9 +140,12 @@ namespace detail {
 
 MPI_Datatype mpi_type(Dtype dtype) {
   switch (dtype) {
-    case Dtype::float32: return MPI_FLOAT;
-    case Dtype::float64: return MPI_DOUBLE;
-    case Dtype::int64: return MPI_INT64_T;
+    case Dtype::float32:
+      return MPI_FLOAT;
+    case Dtype::float64:
+      return MPI_DOUBLE;
+    case Dtype::int64:
+      return MPI_INT64_T;
   }
   throw DtypeError("distributed: unsupported dtype");
 }
@@ -171,15 +177,17 @@ void check(int rc, const std::string& what) {
   int len = 0;
   MPI_Error_string(rc, text, &len);
   state().broken = true;
-  throw DistributedError(fmt::format("{} on {} failed in MPI: {}", what, where_am_i(), std::string(text, static_cast<std::size_t>(len))));
+  throw DistributedError(
+      fmt::format("{} on {} failed in MPI: {}", what, where_am_i(), std::string(text, static_cast<std::size_t>(len))));
 }
 
 void check_usable(const std::string& what) {
   const State& s = alive_state(what.c_str());
   if (s.broken)
-    throw DistributedError(fmt::format("{} on {}: an earlier collective operation failed or timed out; the job cannot continue "
-                                       "(MPI cannot cancel a collective)",
-                                       what, where_am_i()));
+    throw DistributedError(
+        fmt::format("{} on {}: an earlier collective operation failed or timed out; the job cannot continue "
+                    "(MPI cannot cancel a collective)",
+                    what, where_am_i()));
 }
 
 namespace {
@@ -287,9 +295,11 @@ void all_reduce_sum(void* data, std::int64_t count, MPI_Datatype type, MPI_Comm 
   } while (done < count);
 }
 
-void all_gather_bytes(const void* send, void* recv, std::int64_t count, MPI_Datatype type, MPI_Comm comm, const std::string& what) {
+void all_gather_bytes(const void* send, void* recv, std::int64_t count, MPI_Datatype type, MPI_Comm comm,
+                      const std::string& what) {
   check_usable(what);
-  if (count > INT_MAX) throw ValueError(fmt::format("{}: {} elements per rank is more than MPI's limit of {}", what, count, INT_MAX));
+  if (count > INT_MAX)
+    throw ValueError(fmt::format("{}: {} elements per rank is more than MPI's limit of {}", what, count, INT_MAX));
   MPI_Request request = MPI_REQUEST_NULL;
   check(MPI_Iallgather(send, static_cast<int>(count), type, recv, static_cast<int>(count), type, comm, &request), what);
   wait(request, what);

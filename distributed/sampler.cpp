@@ -36,13 +36,15 @@ DistributedSampler::DistributedSampler(std::int64_t dataset_size, SamplerOptions
     seed_ = *options_.seed;
   } else {
     seed_ = generator()();
-    if (is_initialized()) detail::broadcast_bytes(&seed_, 1, MPI_UINT64_T, 0, detail::world(), "DistributedSampler: broadcast of the seed");
+    if (is_initialized())
+      detail::broadcast_bytes(&seed_, 1, MPI_UINT64_T, 0, detail::world(), "DistributedSampler: broadcast of the seed");
   }
   num_samples_ = options_.drop_last ? size_ / num_replicas_ : (size_ + num_replicas_ - 1) / num_replicas_;
 }
 
 std::vector<std::int64_t> DistributedSampler::global_order(std::int64_t epoch) const {
-  const data::DataLoader loader(std::make_shared<CountDataset>(size_), {.batch_size = 1, .shuffle = options_.shuffle, .seed = seed_});
+  const data::DataLoader loader(std::make_shared<CountDataset>(size_),
+                                {.batch_size = 1, .shuffle = options_.shuffle, .seed = seed_});
   std::vector<std::int64_t> order = loader.order(epoch);
   const std::int64_t total = total_size();
   if (static_cast<std::int64_t>(order.size()) > total) {

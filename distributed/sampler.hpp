@@ -43,8 +43,8 @@ class DistributedSampler {
   /// A sampler for `dataset_size` samples. `num_replicas` and `rank` default to the job's world size
   /// and rank (pass them explicitly to use it without MPI, e.g. to compute another rank's shard).
   /// ValueError for a negative size, num_replicas < 1, or a rank outside [0, num_replicas).
-  explicit DistributedSampler(std::int64_t dataset_size, SamplerOptions options = {}, std::optional<int> num_replicas = std::nullopt,
-                              std::optional<int> rank = std::nullopt);
+  explicit DistributedSampler(std::int64_t dataset_size, SamplerOptions options = {},
+                              std::optional<int> num_replicas = std::nullopt, std::optional<int> rank = std::nullopt);
   /// This rank's sample indices of `epoch`, in order (num_samples() of them).
   std::vector<std::int64_t> indices(std::int64_t epoch) const;
   /// The epoch's global order, padded or cut to total_size() (the concatenation of all shards,

@@ -8,11 +8,12 @@
 
 namespace xgrad::distributed {
 
-SyncBatchNorm::SyncBatchNorm(std::int64_t num_features, double eps, std::optional<double> momentum, bool affine, bool track_running_stats,
-                             Dtype dtype)
+SyncBatchNorm::SyncBatchNorm(std::int64_t num_features, double eps, std::optional<double> momentum, bool affine,
+                             bool track_running_stats, Dtype dtype)
     : nn::BatchNorm1d(num_features, eps, momentum, affine, track_running_stats, dtype) {}
 
-SyncBatchNorm::SyncBatchNorm(std::int64_t num_features, const nn::BatchNormOptions& options) : nn::BatchNorm1d(num_features, options) {}
+SyncBatchNorm::SyncBatchNorm(std::int64_t num_features, const nn::BatchNormOptions& options)
+    : nn::BatchNorm1d(num_features, options) {}
 
 Tensor SyncBatchNorm::forward(const Tensor& input) {
   const nn::BatchNormOptions& o = options();
@@ -33,9 +34,10 @@ Tensor SyncBatchNorm::forward(const Tensor& input) {
   const Tensor totals = functional::all_reduce(packed);
   const double m = totals.detach().at({c});
   if (m <= 1.0)
-    throw ValueError(fmt::format("SyncBatchNorm: expected more than 1 value per channel over all ranks when training, got {} (input "
-                                 "of shape {} on this rank){}",
-                                 m, shape_str(input.shape()), OpScope::call_site()));
+    throw ValueError(
+        fmt::format("SyncBatchNorm: expected more than 1 value per channel over all ranks when training, got {} (input "
+                    "of shape {} on this rank){}",
+                    m, shape_str(input.shape()), OpScope::call_site()));
   const Tensor mu = narrow(totals, 0, 0, c) / m;
   const Tensor centered = input - mu.reshape(cshape);
   const Tensor var = functional::all_reduce(square(centered).sum(dims)) / m;  // biased
@@ -47,8 +49,10 @@ Tensor SyncBatchNorm::forward(const Tensor& input) {
   if (is_training() && track) {
     const std::int64_t batches = num_batches_tracked().item<std::int64_t>() + 1;
     double factor = 0.0;
-    if (!o.momentum) factor = 1.0 / static_cast<double>(batches);
-    else factor = o.convention == nn::MomentumConvention::keras ? 1.0 - *o.momentum : *o.momentum;
+    if (!o.momentum)
+      factor = 1.0 / static_cast<double>(batches);
+    else
+      factor = o.convention == nn::MomentumConvention::keras ? 1.0 - *o.momentum : *o.momentum;
     const double correction = o.unbiased_running_var ? m / (m - 1.0) : 1.0;
     NoGradGuard no_grad;
     running_mean().mul_(1.0 - factor).add_(mu.detach().to(running_mean().dtype()), factor);

@@ -57,7 +57,8 @@ bool test_all(std::vector<MPI_Request>& requests, const std::string& what);
 /// Blocking collectives with the deadline, on raw buffers.
 void broadcast_bytes(void* data, std::int64_t count, MPI_Datatype type, int root, MPI_Comm comm, const std::string& what);
 void all_reduce_sum(void* data, std::int64_t count, MPI_Datatype type, MPI_Comm comm, const std::string& what);
-void all_gather_bytes(const void* send, void* recv, std::int64_t count, MPI_Datatype type, MPI_Comm comm, const std::string& what);
+void all_gather_bytes(const void* send, void* recv, std::int64_t count, MPI_Datatype type, MPI_Comm comm,
+                      const std::string& what);
 /// All-gathers strings of different lengths; returns one per rank.
 std::vector<std::string> all_gather_strings(const std::string& mine, MPI_Comm comm, const std::string& what);
 

@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
   set_num_threads(1);  // idle OpenBLAS threads of several ranks on few cores slow MPI's progress down
   const int reps = argc > 1 ? std::stoi(argv[1]) : 50;
   const int n = dist::world_size();
-  if (dist::rank() == 0) std::printf("%d ranks, median of %d repetitions\n%12s %12s %14s %14s\n", n, reps, "bytes", "time (us)", "algbw (MB/s)", "busbw (MB/s)");
+  if (dist::rank() == 0)
+    std::printf("%d ranks, median of %d repetitions\n%12s %12s %14s %14s\n", n, reps, "bytes", "time (us)", "algbw (MB/s)",
+                "busbw (MB/s)");
   for (std::int64_t elems = 1; elems <= (std::int64_t{1} << 22); elems *= 4) {
     Tensor t = ones({elems}, kFloat32);
     std::vector<double> times;

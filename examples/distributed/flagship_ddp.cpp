@@ -48,16 +48,26 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) dist::abort("flagship_ddp: " + k + " needs a value", 2);
       return argv[++i];
     };
-    if (k == "--epochs") a.epochs = std::stoi(value());
-    else if (k == "--batch") a.batch = std::stoll(value());
-    else if (k == "--per-rank-batch") a.per_rank_batch = std::stoll(value());
-    else if (k == "--sync-bn") a.sync_bn = true;
-    else if (k == "--bucket-kib") a.bucket_kib = std::stoll(value());
-    else if (k == "--data") a.data = value();
-    else if (k == "--out") a.out = value();
-    else if (k == "--resume") a.resume = value();
-    else if (k == "--min-accuracy") a.min_accuracy = std::stod(value());
-    else dist::abort("flagship_ddp: unknown option " + k, 2);
+    if (k == "--epochs")
+      a.epochs = std::stoi(value());
+    else if (k == "--batch")
+      a.batch = std::stoll(value());
+    else if (k == "--per-rank-batch")
+      a.per_rank_batch = std::stoll(value());
+    else if (k == "--sync-bn")
+      a.sync_bn = true;
+    else if (k == "--bucket-kib")
+      a.bucket_kib = std::stoll(value());
+    else if (k == "--data")
+      a.data = value();
+    else if (k == "--out")
+      a.out = value();
+    else if (k == "--resume")
+      a.resume = value();
+    else if (k == "--min-accuracy")
+      a.min_accuracy = std::stod(value());
+    else
+      dist::abort("flagship_ddp: unknown option " + k, 2);
   }
   return a;
 }
@@ -129,8 +139,9 @@ int main(int argc, char** argv) {
     std::printf("xgrad flagship_ddp: Fashion-MNIST, MLP 784-256-128-10, %d ranks x batch %lld = global batch %lld, %s\n", ranks,
                 static_cast<long long>(per_rank), static_cast<long long>(per_rank * ranks),
                 args.sync_bn ? "SyncBatchNorm" : "per-rank BatchNorm");
-    std::printf("%lld steps per epoch; %lld gradient bytes all-reduced per step in %lld bucket(s)\n", static_cast<long long>(steps),
-                static_cast<long long>(ddp.bytes_per_reduction()), static_cast<long long>(ddp.bucket_count()));
+    std::printf("%lld steps per epoch; %lld gradient bytes all-reduced per step in %lld bucket(s)\n",
+                static_cast<long long>(steps), static_cast<long long>(ddp.bytes_per_reduction()),
+                static_cast<long long>(ddp.bucket_count()));
     std::filesystem::create_directories(args.out);
   }
   std::ofstream curves;
@@ -174,8 +185,8 @@ int main(int argc, char** argv) {
       std::printf("epoch %2d/%d  loss %.4f  train acc %5.2f%%  test acc %5.2f%%  lr %.4f  %.1fs (train %.1fs, comm wait %.2fs)\n",
                   epoch + 1, args.epochs, loss_sum / seen, 100.0 * correct / seen, test_acc, lr, secs, train_secs, wait);
       std::fflush(stdout);
-      curves << epoch + 1 << ',' << loss_sum / seen << ',' << 100.0 * correct / seen << ',' << test_acc << ',' << lr << ',' << secs
-             << ',' << train_secs << ',' << wait << '\n';
+      curves << epoch + 1 << ',' << loss_sum / seen << ',' << 100.0 * correct / seen << ',' << test_acc << ',' << lr << ','
+             << secs << ',' << train_secs << ',' << wait << '\n';
     }
   }
   const double total = seconds(t_start);
@@ -187,7 +198,8 @@ int main(int argc, char** argv) {
     std::printf("final test accuracy %.2f%% after %d epochs in %.1f s on %d ranks\n", test_acc, args.epochs, total, ranks);
   }
   if (args.min_accuracy >= 0.0 && test_acc < args.min_accuracy) {
-    if (root) std::fprintf(stderr, "flagship_ddp: test accuracy %.2f%% is below the required %.2f%%\n", test_acc, args.min_accuracy);
+    if (root)
+      std::fprintf(stderr, "flagship_ddp: test accuracy %.2f%% is below the required %.2f%%\n", test_acc, args.min_accuracy);
     return 3;
   }
   return 0;

@@ -88,7 +88,8 @@ inline void train_sharded_reference(nn::Module& model, optim::Optimizer& opt, co
       opt.zero_grad();
       for (int r = 0; r < ranks; ++r) {
         std::vector<std::int64_t> idx;
-        for (std::int64_t p = start + r; p < std::min(start + global, n); p += ranks) idx.push_back(order[static_cast<std::size_t>(p)]);
+        for (std::int64_t p = start + r; p < std::min(start + global, n); p += ranks)
+          idx.push_back(order[static_cast<std::size_t>(p)]);
         const data::Batch b = data->get_batch(idx);
         cross_entropy(model(b.input), b.target).backward();
       }
@@ -134,10 +135,10 @@ inline bool ranks_in_sync(const nn::Module& m) {
 }
 
 /// A test that needs at least `n` ranks returns early (on every rank alike) with fewer.
-#define XGRAD_REQUIRE_RANKS(n)                                                   \
-  if (::xgrad::distributed::world_size() < (n)) {                              \
+#define XGRAD_REQUIRE_RANKS(n)                                                                   \
+  if (::xgrad::distributed::world_size() < (n)) {                                                \
     MESSAGE("skipped: needs at least " << (n) << " ranks (run under mpirun -np " << (n) << ")"); \
-    return;                                                                      \
+    return;                                                                                      \
   }
 
 }  // namespace xgrad::mpitest

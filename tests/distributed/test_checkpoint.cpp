@@ -14,8 +14,8 @@ namespace {
 std::string job_dir(const std::string& name) {
   Tensor pid = tensor({static_cast<double>(getpid())}, kFloat64);
   dist::broadcast(pid, 0);
-  const auto dir = std::filesystem::temp_directory_path() /
-                   fmt::format("xgrad_mpi_{}_{}", static_cast<long long>(pid.item<double>()), name);
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("xgrad_mpi_{}_{}", static_cast<long long>(pid.item<double>()), name);
   if (dist::rank() == 0) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);

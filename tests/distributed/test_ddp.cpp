@@ -221,7 +221,8 @@ TEST_CASE("DDP construction broadcasts rank 0's weights") {
   CHECK(ranks_in_sync(*model));
   auto rank0 = make_mlp(kFeatures, kClasses, kFloat64, Norm::batch, 50);
   CHECK(same_bits(*model, *rank0));
-  CHECK(ddp.name() == fmt::format("DistributedDataParallel(world_size={}, buckets=1, bucket_cap_bytes=1048576)", dist::world_size()));
+  CHECK(ddp.name() ==
+        fmt::format("DistributedDataParallel(world_size={}, buckets=1, bucket_cap_bytes=1048576)", dist::world_size()));
   std::ostringstream os;
   os << ddp;
   CHECK(os.str().find("(module): Sequential(") != std::string::npos);
@@ -235,9 +236,9 @@ TEST_CASE("DDP with train::fit and ShardedDataset: the same run as fit() with ba
   auto sgd = make_sgd(ddp.parameters());
   dist::ShardedDataset shard(data, {.shuffle = true, .seed = kSeed});
   CHECK(shard.size() == kSamples / n);
-  train::History h = train::fit(ddp, train::losses::cross_entropy, sgd, shard,
-                                train::FitOptions().epochs(kEpochs).batch_size(kPerRank).shuffle(false).verbose(0).callback(
-                                    shard.epoch_callback()));
+  train::History h = train::fit(
+      ddp, train::losses::cross_entropy, sgd, shard,
+      train::FitOptions().epochs(kEpochs).batch_size(kPerRank).shuffle(false).verbose(0).callback(shard.epoch_callback()));
   CHECK(h.loss().size() == static_cast<std::size_t>(kEpochs));
   auto single = make_mlp(kFeatures, kClasses, kFloat64);
   auto sgd1 = make_sgd(single->parameters());
@@ -251,7 +252,8 @@ TEST_CASE("DistributedSampler: disjoint equal shards that cover the epoch, DataL
   dist::DistributedSampler s(10, {.shuffle = true, .seed = 99});
   const std::int64_t per = (10 + n - 1) / n;
   CHECK(s.num_samples() == per);
-  const data::DataLoader loader(std::make_shared<data::TensorDataset>(zeros({10, 1}), Tensor()), {.batch_size = 1, .shuffle = true, .seed = 99});
+  const data::DataLoader loader(std::make_shared<data::TensorDataset>(zeros({10, 1}), Tensor()),
+                                {.batch_size = 1, .shuffle = true, .seed = 99});
   for (std::int64_t epoch = 0; epoch < 3; ++epoch) {
     std::vector<std::int64_t> order = loader.order(epoch);
     for (std::size_t i = 0; order.size() < static_cast<std::size_t>(per * n); ++i) order.push_back(order[i]);
@@ -260,7 +262,8 @@ TEST_CASE("DistributedSampler: disjoint equal shards that cover the epoch, DataL
       const dist::DistributedSampler other(10, {.shuffle = true, .seed = 99}, n, r);
       const auto idx = other.indices(epoch);
       REQUIRE(static_cast<std::int64_t>(idx.size()) == per);
-      for (std::int64_t j = 0; j < per; ++j) CHECK(idx[static_cast<std::size_t>(j)] == order[static_cast<std::size_t>(r + n * j)]);
+      for (std::int64_t j = 0; j < per; ++j)
+        CHECK(idx[static_cast<std::size_t>(j)] == order[static_cast<std::size_t>(r + n * j)]);
       seen.insert(seen.end(), idx.begin(), idx.end());
     }
     std::sort(seen.begin(), seen.end());
