@@ -120,9 +120,7 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   auto& slot = leaf_->grad;
   if (GradMode::is_enabled()) {  // create_graph: keep the gradient's own graph
     slot = slot ? add(Tensor(slot), g).impl() : g.impl();
-    return {};
-  }
-  if (!slot) {
+  } else if (!slot) {
     // Steal the buffer when nobody else can see it; otherwise copy (the same gradient tensor may be
     // handed to several inputs, e.g. both sides of an add).
     const bool exclusive = g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && !g.requires_grad();
@@ -132,6 +130,13 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     slot = add(Tensor(slot), g).impl();
   } else {
     Tensor(slot).add_(g);
+  }
+  if (!leaf_->post_accumulate_hooks.empty()) {
+    g = Tensor();  // the hooks may modify grad() in place: hold no second reference to its buffer
+    // a copy, so that a hook may remove itself (or others) while they run
+    const auto hooks = leaf_->post_accumulate_hooks;
+    const Tensor leaf(leaf_);
+    for (const auto& [handle, hook] : hooks) hook(leaf);
   }
   return {};
 }

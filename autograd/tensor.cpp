@@ -252,9 +252,22 @@ int Tensor::register_hook(TensorHook hook) const {
   return handle;
 }
 
+int Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const {
+  TensorImpl& impl = checked_mut(impl_, "register_post_accumulate_grad_hook");
+  if (!impl.requires_grad || impl.grad_fn)
+    throw GraphError(fmt::format("Tensor::register_post_accumulate_grad_hook: the tensor (shape {}) must be a leaf that requires "
+                                 "grad, but it {}",
+                                 shape_str(impl.shape), impl.grad_fn ? "was produced by " + std::string(impl.grad_fn->name()) : std::string("does not require grad")));
+  if (!hook) throw ValueError("Tensor::register_post_accumulate_grad_hook: the hook is empty");
+  const int handle = next_hook_handle();
+  impl.post_accumulate_hooks.emplace_back(handle, std::move(hook));
+  return handle;
+}
+
 void Tensor::remove_hook(int handle) const {
   TensorImpl& impl = checked_mut(impl_, "remove_hook");
   std::erase_if(impl.hooks, [&](const auto& h) { return h.first == handle; });
+  std::erase_if(impl.post_accumulate_hooks, [&](const auto& h) { return h.first == handle; });
   if (impl.grad_fn) std::erase_if(impl.grad_fn->pre_hooks_, [&](const auto& h) { return h.second.first == handle; });
 }
 

@@ -25,6 +25,9 @@ using TensorList = std::vector<Tensor>;
 /// A tensor hook: receives the gradient flowing through a tensor; returns a replacement gradient,
 /// or an undefined Tensor to keep it unchanged.
 using TensorHook = std::function<Tensor(const Tensor&)>;
+/// A post-accumulate-grad hook: called with the leaf tensor itself once backward() has accumulated the
+/// leaf's gradient into its grad() (see Tensor::register_post_accumulate_grad_hook).
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
 
 /// Options of Tensor::backward and autograd::grad.
 struct BackwardOptions {
@@ -111,6 +114,15 @@ class Tensor {
   bool retains_grad() const;
   /// Registers a hook on the gradient flowing into this tensor; returns a handle for remove_hook.
   int register_hook(TensorHook hook) const;
+  /// Registers a hook that backward() calls with this leaf once its gradient has been accumulated into
+  /// grad() (after the tensor hooks, which see the incoming gradient before accumulation): grad() then
+  /// holds the old value plus this pass's gradient. It fires once per backward pass that reaches the
+  /// leaf (all uses of the leaf are summed first), also with create_graph; autograd::grad(), which
+  /// never accumulates, does not fire it. The hook may read or modify grad() (e.g. all-reduce it across
+  /// processes: DistributedDataParallel is built on it) but must not call backward. Returns a handle for
+  /// remove_hook. GraphError on a tensor that is not a leaf requiring grad.
+  int register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const;
+  /// Unregisters a hook of either kind by its handle (unknown handles are ignored).
   void remove_hook(int handle) const;
 
   /// Computes the gradient of this tensor with respect to every leaf that requires grad and

@@ -10,6 +10,10 @@
 #                   example and fails on any leak or memory error.
 #   valgrind-examples  Release build of the examples in build-valgrind; runs every example under
 #                   valgrind --leak-check=full (definite and indirect leaks and memory errors fail).
+#   asan-mpi        Debug ASan + UBSan build of xgrad::distributed in build-asan-mpi (needs Open MPI:
+#                   scripts/setup.sh --distributed); runs the MPI tests (ctest -L mpi) under mpirun.
+#                   LeakSanitizer is off for them (ASAN_OPTIONS=detect_leaks=0, set by
+#                   tests/distributed/tests.cmake): Open MPI's own allocations would be reported.
 # Extra arguments go to the test binary (e.g. -tc="deep graphs*"). Environment: XGRAD_BUILD_JOBS (default
 # 2), EXAMPLE_TIMEOUT seconds per example (default 900).
 set -euo pipefail
@@ -75,8 +79,14 @@ case $mode in
     run_examples build-valgrind valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
       --errors-for-leak-kinds=definite,indirect --error-exitcode=99
     ;;
+  asan-mpi)
+    cmake -S . -B build-asan-mpi -DCMAKE_BUILD_TYPE=Debug -DXGRAD_SANITIZE=ON -DXGRAD_DISTRIBUTED=ON \
+      -DXGRAD_BUILD_EXAMPLES=OFF >/dev/null
+    cmake --build build-asan-mpi -j"$jobs" --target xgrad_mpi_tests xgrad_mpi_fault
+    (cd build-asan-mpi && ctest -L mpi --output-on-failure "$@")
+    ;;
   *)
-    sed -n '2,16p' "$0"
+    sed -n '2,21p' "$0"
     exit 2
     ;;
 esac

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs xgrad's build and run dependencies from Debian 12 packages. Idempotent: a no-op when
-# everything is present. Usage: scripts/setup.sh [--bench] [--sanitizers]
-#   --bench       also LibTorch and PyTorch for the side-by-side benchmarks (large)
-#   --sanitizers  also clang's runtime (LeakSanitizer/libFuzzer) for the reliability checks
+# everything is present. Usage: scripts/setup.sh [--bench] [--sanitizers] [--distributed]
+#   --bench        also LibTorch and PyTorch for the side-by-side benchmarks (large)
+#   --sanitizers   also clang's runtime (LeakSanitizer/libFuzzer) for the reliability checks
+#   --distributed  also Open MPI (headers, libraries, mpirun) for xgrad::distributed (XGRAD_DISTRIBUTED=ON)
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,7 @@ for arg in "$@"; do
   case $arg in
     --bench) packages+=(libtorch-dev python3-torch hyperfine) ;;
     --sanitizers) packages+=(clang libclang-rt-14-dev) ;;
+    --distributed) packages+=(libopenmpi-dev openmpi-bin) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -51,6 +51,7 @@ struct TensorImpl {
   std::weak_ptr<Node> grad_accumulator;   // leaves: the AccumulateGrad node, created on demand
   std::shared_ptr<TensorImpl> grad;
   std::vector<std::pair<int, TensorHook>> hooks;  // leaf hooks (non-leaf hooks live on grad_fn)
+  std::vector<std::pair<int, PostAccumulateGradHook>> post_accumulate_hooks;  // leaves only
   std::string name;                               // Tensor::set_name (explanations, graph pictures)
 
   ~TensorImpl();
