@@ -1,5 +1,7 @@
 #include "allocator.hpp"
 
+#include "detail/object_pool.hpp"
+
 #include <bit>
 #include <cstdlib>
 #include <new>
@@ -76,9 +78,78 @@ Cache& cache() {
   return c;
 }
 
+// Note [object pool]
+// Small objects (tensor and storage headers, graph nodes) come from per-thread free lists, one per
+// 16-byte size class up to 512 bytes. The lists hold at most kPoolBytes in all (a burst beyond that,
+// e.g. tearing down a million-node graph, goes back to the C library) and are emptied with the
+// buffer cache by empty_allocator_cache() and at thread exit.
+constexpr std::size_t kPoolGranule = 16, kPoolMaxBytes = 512, kPoolClasses = kPoolMaxBytes / kPoolGranule;
+constexpr std::size_t kPoolBytes = std::size_t{1} << 20;
+
+thread_local bool t_pool_destroyed = false;
+
+struct Pool {
+  std::vector<void*> lists[kPoolClasses];
+  std::size_t bytes = 0;
+  bool enabled = default_limit() > 0;
+
+  void release_all() noexcept {
+    for (auto& list : lists) {
+      for (void* p : list) ::operator delete(p);
+      list.clear();
+      list.shrink_to_fit();
+    }
+    bytes = 0;
+  }
+  ~Pool() {
+    release_all();
+    t_pool_destroyed = true;
+  }
+};
+
+Pool& pool() {
+  thread_local Pool p;
+  return p;
+}
+
 }  // namespace
 
 namespace detail {
+
+void* pool_allocate(std::size_t bytes) {
+  if (bytes > kPoolMaxBytes) return ::operator new(bytes);
+  // Always the class size, also with the pool gone: the block may be freed into another thread's pool.
+  const std::size_t k = bytes == 0 ? 0 : (bytes - 1) / kPoolGranule, size = (k + 1) * kPoolGranule;
+  if (!t_pool_destroyed) {
+    Pool& p = pool();
+    auto& list = p.lists[k];
+    if (!list.empty()) {
+      void* block = list.back();
+      list.pop_back();
+      p.bytes -= size;
+      return block;
+    }
+  }
+  return ::operator new(size);
+}
+
+void pool_deallocate(void* block, std::size_t bytes) noexcept {
+  if (block == nullptr) return;
+  if (bytes <= kPoolMaxBytes && !t_pool_destroyed) {
+    Pool& p = pool();
+    const std::size_t k = bytes == 0 ? 0 : (bytes - 1) / kPoolGranule, size = (k + 1) * kPoolGranule;
+    if (p.enabled && p.bytes + size <= kPoolBytes) {
+      try {
+        p.lists[k].push_back(block);
+        p.bytes += size;
+        return;
+      } catch (...) {
+        // no room for the list entry: free the block instead
+      }
+    }
+  }
+  ::operator delete(block);
+}
 
 void* allocate(std::size_t nbytes, std::size_t& capacity) {
   const SizeClass sc = size_class(nbytes);
@@ -130,6 +201,7 @@ AllocatorStats allocator_stats() {
 
 void empty_allocator_cache() {
   if (!t_cache_destroyed) cache().release_all();
+  if (!t_pool_destroyed) pool().release_all();
 }
 
 void set_allocator_cache_limit(std::size_t bytes) {

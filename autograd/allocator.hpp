@@ -35,7 +35,8 @@ struct AllocatorStats {
 
 /// The calling thread's allocator statistics.
 AllocatorStats allocator_stats();
-/// Frees every buffer cached by the calling thread (memory in use by tensors is not affected).
+/// Frees every buffer cached by the calling thread, and its pool of small objects (tensor headers,
+/// graph nodes; at most 1 MiB). Memory in use by tensors is not affected.
 void empty_allocator_cache();
 /// Sets the calling thread's cache limit in bytes (0 disables caching for this thread; when the
 /// cache holds more than the new limit, it is emptied). No effect in sanitizer builds (always 0).

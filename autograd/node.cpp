@@ -147,7 +147,7 @@ Edge gradient_edge(const Tensor& t) {
   if (!impl.requires_grad) return {};
   std::shared_ptr<Node> acc = impl.grad_accumulator.lock();
   if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl());
+    acc = detail::make_pooled<AccumulateGrad>(t.impl());
     impl.grad_accumulator = acc;
   }
   return {std::move(acc), 0};

@@ -204,12 +204,12 @@ class SmallVector {
     T* p = static_cast<T*>(std::malloc(n * sizeof(T)));
     if (p == nullptr) throw std::bad_alloc();
     if (size_ > 0) std::memcpy(p, data(), size_ * sizeof(T));
-    std::free(heap_);
+    if (heap_) std::free(heap_);
     heap_ = p;
     capacity_ = n;
   }
   void release() noexcept {
-    std::free(heap_);
+    if (heap_) std::free(heap_);
     heap_ = nullptr;
     size_ = 0;
   }

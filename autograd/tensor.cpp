@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "allocator.hpp"
+#include "detail/object_pool.hpp"
 #include "detail/record.hpp"
 #include "detail/tensor_impl.hpp"
 #include "engine.hpp"
@@ -51,7 +52,7 @@ void TensorImpl::recompute_layout() {
 }
 
 Tensor empty(const Shape& shape, Dtype dtype) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = detail::make_pooled<TensorImpl>();
   for (auto s : shape)
     if (s < 0) detail::raise<ShapeError>("empty", fmt::format("negative dimension in shape {}", shape_str(shape)));
   impl->numel = shape_numel(shape);
@@ -61,7 +62,7 @@ Tensor empty(const Shape& shape, Dtype dtype) {
   if (static_cast<std::uint64_t>(impl->numel) > (std::uint64_t{1} << 62) / dtype_size(dtype))
     detail::raise<ShapeError>("empty", fmt::format("shape {} of {} needs {} elements of {} bytes: more than 2^62 bytes", shape_str(shape),
                                                    dtype_name(dtype), impl->numel, dtype_size(dtype)));
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
+  impl->storage = detail::make_pooled<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -70,7 +71,7 @@ Tensor empty(const Shape& shape, Dtype dtype) {
 }
 
 Tensor make_view(const Tensor& base, Shape shape, Strides strides, std::int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = detail::make_pooled<TensorImpl>();
   impl->storage = base.impl()->storage;
   impl->offset = offset;
   impl->shape = std::move(shape);

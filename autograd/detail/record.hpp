@@ -11,6 +11,7 @@
 
 #include "../grad_mode.hpp"
 #include "../node.hpp"
+#include "object_pool.hpp"
 #include "tensor_impl.hpp"
 
 namespace xgrad::detail {
@@ -45,7 +46,7 @@ Tensor& record(Tensor& out, const char* name, const Where& where,
                F&& backward) {
   if (AnomalyMode::is_enabled()) check_forward_anomaly(out, name, where);
   if (!should_record(inputs)) return out;
-  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  auto node = make_pooled<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
   attach(node, inputs, {&out}, saves, where);
   return out;
 }

@@ -328,6 +328,35 @@ Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
   return out;
 }
 
+Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y) {
+  if (g.shape() != y.shape())
+    throw ShapeError(fmt::format("activation_backward: gradient of shape {} does not match the saved output of shape {}",
+                                 shape_str(g.shape()), shape_str(y.shape())));
+  Tensor out = empty(g.shape(), g.dtype());
+  const std::int64_t n = out.numel();
+  if (n == 0) return out;
+  const Tensor gc = contiguous(g), yc = contiguous(y);
+  dispatch_dtype(g.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* __restrict pg = static_cast<const T*>(gc.impl()->data_ptr());
+    const T* __restrict py = static_cast<const T*>(yc.impl()->data_ptr());
+    T* __restrict po = static_cast<T*>(out.impl()->data_ptr());
+    // Plain loops: GCC vectorizes them (-O3), one pass over g and y.
+    switch (op) {
+      case ActivationGrad::tanh:
+        for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * (T(1) - py[i] * py[i]);
+        break;
+      case ActivationGrad::sigmoid:
+        for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * py[i] * (T(1) - py[i]);
+        break;
+      case ActivationGrad::relu:
+        for (std::int64_t i = 0; i < n; ++i) po[i] = py[i] > T(0) ? pg[i] : T(0);
+        break;
+    }
+  });
+  return out;
+}
+
 Tensor select(const Tensor& mask, const Tensor& a, const Tensor& b) {
   const Shape shape = broadcast_shapes(broadcast_shapes(mask.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, a.dtype());

@@ -49,6 +49,12 @@ enum class UnaryOp {
 /// op(x) element-wise; p0 and p1 are the op's parameters (alpha, beta/threshold, bounds, ...).
 Tensor unary(UnaryOp op, const Tensor& x, double p0 = 0.0, double p1 = 0.0);
 
+/// Fused backward of an activation from its saved output y (one pass instead of two or three):
+///   tanh:    g ⊙ (1 - y²)      sigmoid: g ⊙ y ⊙ (1 - y)      relu: g where y > 0, else 0.
+/// g and y have the same shape and a floating dtype; the result is contiguous.
+enum class ActivationGrad { tanh, sigmoid, relu };
+Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y);
+
 /// mask ? a : b element-wise with broadcasting (mask nonzero = true; all of one dtype).
 Tensor select(const Tensor& mask, const Tensor& a, const Tensor& b);
 

@@ -29,7 +29,7 @@ Tensor& record_list(Tensor& out, const char* name, const Where& where, const Ten
   bool any = false;
   for (const Tensor& t : inputs) any = any || t.requires_grad();
   if (!any) return out;
-  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  auto node = detail::make_pooled<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
   detail::attach(node, {}, {&out}, {}, where);
   node->next_edges_.reserve(inputs.size());
   for (const Tensor& t : inputs) node->next_edges_.push_back(gradient_edge(t));
@@ -277,7 +277,7 @@ TensorList split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::i
   // One node with one output per piece; its backward concatenates the pieces' gradients (the
   // engine passes zeros for pieces that got none), so backward costs one pass over x's size.
   auto backward = [d](Node&, TensorList& g) -> TensorList { return {cat(g, d)}; };
-  auto node = std::make_shared<FunctionNode<decltype(backward)>>("SplitBackward", std::move(backward));
+  auto node = detail::make_pooled<FunctionNode<decltype(backward)>>("SplitBackward", std::move(backward));
   detail::attach(node, {&x}, {}, {}, where);
   node->outputs_.reserve(out.size());
   for (std::size_t i = 0; i < out.size(); ++i) {

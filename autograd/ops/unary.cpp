@@ -49,6 +49,27 @@ Tensor gelu_grad(const Tensor& x) {
   });
 }
 
+// The fused backward ops of tanh, sigmoid and relu: one kernel instead of two or three, and each is
+// differentiable itself (double backward), like PyTorch's tanh_backward / sigmoid_backward /
+// threshold_backward. Inputs: the upstream gradient g and the activation's saved output y.
+//   tanh:    b = g(1 - y²)     ∂b/∂g = 1 - y²      ∂b/∂y = -2gy
+//   sigmoid: b = g y (1 - y)   ∂b/∂g = y(1 - y)    ∂b/∂y = g(1 - 2y)
+//   relu:    b = g [y > 0]     ∂b/∂g = [y > 0]     ∂b/∂y = 0 (piecewise constant)
+Tensor fused_activation_backward(kernels::ActivationGrad op, const Tensor& g, const Tensor& y) {
+  using kernels::ActivationGrad;
+  Tensor out = kernels::activation_backward(op, g, y);
+  const char* name = op == ActivationGrad::tanh ? "TanhBackwardBackward"
+                     : op == ActivationGrad::sigmoid ? "SigmoidBackwardBackward" : "ReluBackwardBackward";
+  return record(out, name, Where::current(), {&g, &y}, {input(g), input(y)}, [op](Node& n, TensorList& gg) -> TensorList {
+    Tensor dg, dy;
+    const Tensor gs = n.saved(0), ys = n.saved(1);
+    if (n.needs_input_grad(0)) dg = fused_activation_backward(op, gg[0], ys);
+    if (n.needs_input_grad(1) && op != ActivationGrad::relu)
+      dy = op == ActivationGrad::tanh ? gg[0] * gs * ys * -2.0 : gg[0] * gs * (1.0 - ys * 2.0);
+    return {dg, dy};
+  });
+}
+
 }  // namespace
 
 Tensor exp(const Tensor& x, Where where) {
@@ -108,8 +129,7 @@ Tensor cos(const Tensor& x, Where where) {
 
 Tensor tanh(const Tensor& x, Where where) {
   return unary_out(UnaryOp::tanh, x, "tanh", "TanhBackward", where, [](Node& n, TensorList& g) -> TensorList {
-    const Tensor y = n.saved(0);
-    return {g[0] * (1.0 - y * y)};
+    return {fused_activation_backward(kernels::ActivationGrad::tanh, g[0], n.saved(0))};
   });
 }
 
@@ -120,14 +140,13 @@ Tensor atan(const Tensor& x, Where where) {
 
 Tensor sigmoid(const Tensor& x, Where where) {
   return unary_out(UnaryOp::sigmoid, x, "sigmoid", "SigmoidBackward", where, [](Node& n, TensorList& g) -> TensorList {
-    const Tensor y = n.saved(0);
-    return {g[0] * y * (1.0 - y)};
+    return {fused_activation_backward(kernels::ActivationGrad::sigmoid, g[0], n.saved(0))};
   });
 }
 
 Tensor relu(const Tensor& x, Where where) {
   return unary_out(UnaryOp::relu, x, "relu", "ReluBackward", where,
-                   [](Node& n, TensorList& g) -> TensorList { return {g[0] * gt(n.saved(0), 0.0)}; });
+                   [](Node& n, TensorList& g) -> TensorList { return {fused_activation_backward(kernels::ActivationGrad::relu, g[0], n.saved(0))}; });
 }
 
 Tensor leaky_relu(const Tensor& x, double alpha, Where where) {
