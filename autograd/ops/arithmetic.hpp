@@ -19,6 +19,10 @@ Tensor mul(const Tensor& a, const Tensor& b, Where where = Where::current());
 Tensor mul(const Tensor& a, double s, Where where = Where::current());
 /// a / b. Gradients: da = g/b, db = -g*a/b².
 Tensor div(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// a / s, divided (not multiplied by 1/s, so x / 3 rounds like C++). Gradient: da = g/s.
+Tensor div(const Tensor& a, double s, Where where = Where::current());
+/// s / a. Gradient: da = -g·s/a² (= -g·y/a).
+Tensor div(double s, const Tensor& a, Where where = Where::current());
 /// -a.
 Tensor neg(const Tensor& a, Where where = Where::current());
 /// 1/a. Gradient: -g/a².
@@ -69,7 +73,9 @@ struct Operand {
 };
 
 /// Operators: a + b = add(a, b), a - b = sub(a, b), a * b = mul(a, b), a / b = div(a, b), -a = neg(a);
-/// with a double on either side, the scalar forms. Comparisons return 0/1 masks (no gradient).
+/// with a double on either side, the scalar forms (s - a = neg(a) + s, s / a = div(s, a)).
+/// Comparisons <, <=, >, >=, ==, != with a tensor or a double on either side return 0/1 masks in the
+/// tensor's dtype (no gradient).
 Tensor operator+(const Tensor& a, Operand b);
 Tensor operator+(Operand a, double s);
 Tensor operator+(double s, Operand a);
@@ -91,5 +97,16 @@ Tensor operator<(Operand a, double s);
 Tensor operator<=(Operand a, double s);
 Tensor operator>(Operand a, double s);
 Tensor operator>=(Operand a, double s);
+Tensor operator<(double s, Operand a);
+Tensor operator<=(double s, Operand a);
+Tensor operator>(double s, Operand a);
+Tensor operator>=(double s, Operand a);
+/// a == b = eq(a, b), a != b = ne(a, b) (masks, like LibTorch; use is_same() for identity).
+Tensor operator==(const Tensor& a, Operand b);
+Tensor operator!=(const Tensor& a, Operand b);
+Tensor operator==(Operand a, double s);
+Tensor operator!=(Operand a, double s);
+Tensor operator==(double s, Operand a);
+Tensor operator!=(double s, Operand a);
 
 }  // namespace xgrad
