@@ -35,9 +35,10 @@ void clamp_inplace(const Tensor& a, double lo, double hi);
 
 enum class UnaryOp {
   neg, reciprocal, exp, log, log1p, expm1, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, atan, sigmoid,
-  relu, leaky_relu, elu, selu, softplus, gelu, silu, heaviside, clamp,
+  relu, leaky_relu, elu, selu, softplus, gelu, gelu_tanh, silu, heaviside, clamp,
   // derivatives used by backward formulas
   gelu_grad,       // Φ(x) + x φ(x)
+  gelu_tanh_grad,  // d/dx of ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
   elu_grad,        // 1 for x > 0, p0 * e^x otherwise
   selu_grad,
   leaky_relu_grad, // 1 for x > 0, p0 otherwise

@@ -46,6 +46,12 @@ Tensor selu(const Tensor& x, Where where = Where::current());
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0, Where where = Where::current());
 /// x*Φ(x) with Φ the standard normal CDF (exact erf form). dx = g*(Φ(x) + x*φ(x)).
 Tensor gelu(const Tensor& x, Where where = Where::current());
+/// How gelu computes Φ: exactly (erf), or with the tanh approximation of GPT-2/BERT.
+enum class GeluApproximation { none, tanh };
+/// gelu with a choice of Φ (PyTorch's `approximate="tanh"`): with tanh,
+/// y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))), dx = g*(½(1 + t) + ½x(1 - t²)√(2/π)(1 + 0.134145x²))
+/// with t the tanh term. `none` is gelu(x).
+Tensor gelu(const Tensor& x, GeluApproximation approximate, Where where = Where::current());
 /// x*σ(x) (swish). dx = g*σ(x)*(1 + x*(1-σ(x))).
 Tensor silu(const Tensor& x, Where where = Where::current());
 /// Heaviside step: 1 where x > 0, `at_zero` where x == 0, else 0. Zero gradient (the perceptron's
