@@ -33,13 +33,16 @@ Tensor pow(const Tensor& a, double p, Where where = Where::current());
 Tensor pow(double s, const Tensor& a, Where where = Where::current());
 /// a^b (broadcast). Gradients: da = g*b*a^(b-1), db = g*a^b*ln(a) (taken as 0 where a = 0).
 Tensor pow(const Tensor& a, const Tensor& b, Where where = Where::current());
-/// Element-wise max(a, b); the gradient goes to the larger input (split equally on ties).
+/// Element-wise max(a, b) (broadcast); NaN if either is NaN. Gradients: g to the larger input, g/2 to
+/// each on ties (PyTorch's convention), summed back to each input's shape.
 Tensor maximum(const Tensor& a, const Tensor& b, Where where = Where::current());
-/// Element-wise min(a, b); the gradient goes to the smaller input (split equally on ties).
+/// Element-wise min(a, b), as maximum.
 Tensor minimum(const Tensor& a, const Tensor& b, Where where = Where::current());
-/// cond ? a : b element-wise (cond nonzero = true; broadcast). Gradients: masked g to each branch.
+/// cond ? a : b element-wise (cond nonzero = true, any dtype; the three broadcast together). Gradients:
+/// g·cond to a and g·(1-cond) to b, summed back to their shapes; cond gets none.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, Where where = Where::current());
-/// Clamps into [lo, hi]. Gradient g where lo < a < hi (and at the bounds), 0 outside.
+/// Clamps into [lo, hi] (lo > hi -> ValueError; NaN stays NaN). Gradient: g where lo <= a <= hi (the
+/// bounds included, like PyTorch), 0 outside and at NaN.
 Tensor clamp(const Tensor& a, double lo, double hi, Where where = Where::current());
 /// Clamps from below only.
 Tensor clamp_min(const Tensor& a, double lo, Where where = Where::current());
