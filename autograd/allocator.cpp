@@ -122,6 +122,7 @@ void* pool_allocate(std::size_t bytes) {
   const std::size_t k = bytes == 0 ? 0 : (bytes - 1) / kPoolGranule, size = (k + 1) * kPoolGranule;
   if (!t_pool_destroyed) {
     Pool& p = pool();
+    if (!p.enabled) return ::operator new(bytes);  // exact size: sanitizers see every overflow
     auto& list = p.lists[k];
     if (!list.empty()) {
       void* block = list.back();

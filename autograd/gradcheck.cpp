@@ -183,7 +183,12 @@ GradcheckResult check(const GradcheckFunction& fn, const TensorList& inputs, con
         }
       }
     } catch (const ValueError& e) {
-      return fail(opt, std::string(e.what()).substr(std::string("gradcheck: ").size()));
+      const std::string what = e.what();
+      if (what.rfind("gradcheck: ", 0) == 0) return fail(opt, what.substr(std::string("gradcheck: ").size()));
+      return fail(opt, "backward failed: " + what);
+    } catch (const Error& e) {
+      // e.g. a GraphError for a custom Function whose backward returns a gradient of the wrong shape
+      return fail(opt, std::string("backward failed: ") + e.what());
     }
   }
 
@@ -194,10 +199,14 @@ GradcheckResult check(const GradcheckFunction& fn, const TensorList& inputs, con
         const double a = analytic[k][static_cast<std::size_t>(j)][static_cast<std::size_t>(m)];
         const double n = numeric[k][static_cast<std::size_t>(j)][static_cast<std::size_t>(m)];
         if (!close(a, n, opt)) {
+          std::size_t o = 0;  // which output element m is
+          std::int64_t om = m;
+          while (om >= float_outs[o].numel()) om -= float_outs[o++].numel();
           std::string msg = fmt::format(
-              "Jacobian mismatch for input {} (shape {}) at element {} and output element {}: analytic {:.10g}, numeric {:.10g} "
-              "(atol {}, rtol {})",
-              diff[k], shape_str(x.shape()), index_str(j, x.shape()), m, a, n, opt.atol, opt.rtol);
+              "Jacobian mismatch for input {} (shape {}) at element {} and output {} (shape {}) element {}: analytic {:.10g}, "
+              "numeric {:.10g} (atol {}, rtol {})",
+              diff[k], shape_str(x.shape()), index_str(j, x.shape()), o, shape_str(float_outs[o].shape()), index_str(om, float_outs[o].shape()),
+              a, n, opt.atol, opt.rtol);
           if (x.numel() * n_out <= 100)
             msg += fmt::format("\n  analytic Jacobian (rows: input elements):\n{}  numeric Jacobian:\n{}", jacobian_text(analytic[k]),
                                jacobian_text(numeric[k]));
@@ -219,12 +228,27 @@ GradcheckResult check(const GradcheckFunction& fn, const TensorList& inputs, con
     ups.push_back(from_vector(vals, o.shape(), o.dtype()));
   }
   if (opt.check_random_upstream || opt.check_reentrant) {
-    const TensorList g1 = vjp(ups);
+    TensorList g1, g2;
+    try {
+      g1 = vjp(ups);
+      if (opt.check_reentrant) g2 = vjp(ups);
+    } catch (const Error& e) {
+      return fail(opt, std::string("backward with a random upstream gradient failed: ") + e.what());
+    }
     if (opt.check_reentrant) {
-      const TensorList g2 = vjp(ups);
-      for (std::size_t k = 0; k < g1.size(); ++k)
-        if (g1[k].defined() != g2[k].defined() || (g1[k].defined() && g1[k].to_vector<double>() != g2[k].to_vector<double>()))
-          return fail(opt, fmt::format("backward is not reentrant: two backward passes gave different gradients for input {}", diff[k]));
+      for (std::size_t k = 0; k < g1.size(); ++k) {
+        if (g1[k].defined() != g2[k].defined())
+          return fail(opt, fmt::format("backward is not reentrant: the gradient of input {} was {} in one backward pass and {} in the "
+                                       "next",
+                                       diff[k], g1[k].defined() ? "defined" : "undefined", g2[k].defined() ? "defined" : "undefined"));
+        if (!g1[k].defined()) continue;
+        const auto a = g1[k].to_vector<double>(), b = g2[k].to_vector<double>();
+        for (std::size_t j = 0; j < a.size(); ++j)
+          if (!(a[j] == b[j] || (std::isnan(a[j]) && std::isnan(b[j]))))
+            return fail(opt, fmt::format("backward is not reentrant: two backward passes with the same upstream gradient gave different "
+                                         "gradients for input {} at element {}: {:.17g} and {:.17g}",
+                                         diff[k], index_str(static_cast<std::int64_t>(j), diff_inputs[k].shape()), a[j], b[j]));
+      }
     }
     if (opt.check_random_upstream) {
       for (std::size_t k = 0; k < g1.size(); ++k) {

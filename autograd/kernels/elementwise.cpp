@@ -73,14 +73,29 @@ void inplace1(const Tensor& a, F&& f) {
   throw DtypeError(std::string("kernel ") + what + ": not defined for int64 tensors");
 }
 
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
 template <class T, class F>
 decltype(auto) with_binary(BinaryOp op, F&& f) {
   switch (op) {
     case BinaryOp::add: return f([](auto&& x, auto&& y) { return FWD(x) + FWD(y); });
     case BinaryOp::sub: return f([](auto&& x, auto&& y) { return FWD(x) - FWD(y); });
     case BinaryOp::mul: return f([](auto&& x, auto&& y) { return FWD(x) * FWD(y); });
-    case BinaryOp::maximum: return f([](auto&& x, auto&& y) { return xt::maximum(FWD(x), FWD(y)); });
-    case BinaryOp::minimum: return f([](auto&& x, auto&& y) { return xt::minimum(FWD(x), FWD(y)); });
+    // Note [NaN propagation]: xt::maximum is `x > y ? x : y` in scalar code and the vmaxp* instruction
+    // in SIMD lanes, which drop a NaN in one operand or the other, so the result depended on the
+    // position of an element. A NaN in either operand gives NaN here, as in PyTorch.
+    case BinaryOp::maximum:
+      return f([](auto&& x, auto&& y) {
+        return xt::make_lambda_xfunction([](T a, T b) { return (a < b || is_nan(b)) ? b : a; }, FWD(x), FWD(y));
+      });
+    case BinaryOp::minimum:
+      return f([](auto&& x, auto&& y) {
+        return xt::make_lambda_xfunction([](T a, T b) { return (a > b || is_nan(b)) ? b : a; }, FWD(x), FWD(y));
+      });
     case BinaryOp::eq: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::equal(FWD(x), FWD(y))); });
     case BinaryOp::ne: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::not_equal(FWD(x), FWD(y))); });
     case BinaryOp::lt: return f([](auto&& x, auto&& y) { return xt::cast<T>(xt::less(FWD(x), FWD(y))); });
@@ -242,7 +257,9 @@ void clamp_inplace(const Tensor& a, double lo, double hi) {
   if (a.numel() == 0) return;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    inplace1<T>(a, [&](auto&& x) { return xt::clip(x, static_cast<T>(lo), static_cast<T>(hi)); });
+    const T l = static_cast<T>(lo), h = static_cast<T>(hi);
+    // Note [NaN propagation]: comparisons with NaN are false, so a NaN stays NaN (xt::clip drops it)
+    inplace1<T>(a, [&](auto&& x) { return xt::where(x < l, l, xt::where(x > h, h, x)); });
   });
 }
 
@@ -282,7 +299,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
       case UnaryOp::tanh: run([](auto&& v) { return xt::tanh(v); }); break;
       case UnaryOp::atan: run([](auto&& v) { return xt::atan(v); }); break;
       case UnaryOp::sigmoid: run([one](auto&& v) { return one / (one + xt::exp(-v)); }); break;
-      case UnaryOp::relu: run([zero](auto&& v) { return xt::maximum(v, zero); }); break;
+      case UnaryOp::relu: run([zero](auto&& v) { return xt::where(v < zero, zero, v); }); break;  // Note [NaN propagation]
       case UnaryOp::leaky_relu: run([a, zero](auto&& v) { return xt::where(v > zero, v, a * v); }); break;
       case UnaryOp::elu: run([a, zero, one](auto&& v) { return xt::where(v > zero, v, a * (xt::exp(v) - one)); }); break;
       case UnaryOp::selu: {
@@ -297,19 +314,44 @@ Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
       case UnaryOp::gelu: {
         const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
         const T half = static_cast<T>(0.5);
-        run([=](auto&& v) { return half * v * (one + xt::erf(v * inv_sqrt2)); });
+        // Φ(x) = ½erfc(-x/√2): accurate in the negative tail, where 1 + erf(x/√2) cancels (at x = -4 the
+        // erf form loses 4 digits)
+        run([=](auto&& v) { return half * v * xt::erfc(-v * inv_sqrt2); });
+        break;
+      }
+      case UnaryOp::gelu_tanh: {
+        const T k = static_cast<T>(0.79788456080286535588);  // √(2/π)
+        const T c = static_cast<T>(0.044715);
+        const T half = static_cast<T>(0.5);
+        run([=](auto&& v) { return half * v * (one + xt::tanh(k * (v + c * v * v * v))); });
         break;
       }
       case UnaryOp::silu: run([one](auto&& v) { return v / (one + xt::exp(-v)); }); break;
       case UnaryOp::heaviside:
         run([a, zero, one](auto&& v) { return xt::where(v > zero, one, xt::where(xt::equal(v, zero), a, zero)); });
         break;
-      case UnaryOp::clamp: run([a, b](auto&& v) { return xt::clip(v, a, b); }); break;
+      case UnaryOp::clamp: run([a, b](auto&& v) { return xt::where(v < a, a, xt::where(v > b, b, v)); }); break;
       case UnaryOp::gelu_grad: {
         const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
         const T inv_sqrt_2pi = static_cast<T>(0.39894228040143267794);
         const T half = static_cast<T>(0.5);
-        run([=](auto&& v) { return half * (one + xt::erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * xt::exp(-half * v * v); });
+        run([=](auto&& v) { return half * xt::erfc(-v * inv_sqrt2) + v * inv_sqrt_2pi * xt::exp(-half * v * v); });
+        break;
+      }
+      case UnaryOp::gelu_tanh_grad: {
+        const T k = static_cast<T>(0.79788456080286535588);
+        const T c = static_cast<T>(0.044715);
+        const T c3 = static_cast<T>(3 * 0.044715);
+        const T half = static_cast<T>(0.5);
+        // a scalar lambda: tanh is used twice, and a local lazy expression would dangle
+        run([=](auto&& v) {
+          return xt::make_lambda_xfunction(
+              [=](T a) {
+                const T t = std::tanh(k * (a + c * a * a * a));
+                return half * (one + t) + half * a * (one - t * t) * k * (one + c3 * a * a);
+              },
+              FWD(v));
+        });
         break;
       }
       case UnaryOp::elu_grad: run([a, zero, one](auto&& v) { return xt::where(v > zero, one, a * xt::exp(v)); }); break;
@@ -350,7 +392,7 @@ Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y) 
         for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * py[i] * (T(1) - py[i]);
         break;
       case ActivationGrad::relu:
-        for (std::int64_t i = 0; i < n; ++i) po[i] = py[i] > T(0) ? pg[i] : T(0);
+        for (std::int64_t i = 0; i < n; ++i) po[i] = py[i] <= T(0) ? T(0) : pg[i];  // NaN passes g, like PyTorch
         break;
     }
   });

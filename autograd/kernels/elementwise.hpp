@@ -35,9 +35,10 @@ void clamp_inplace(const Tensor& a, double lo, double hi);
 
 enum class UnaryOp {
   neg, reciprocal, exp, log, log1p, expm1, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, atan, sigmoid,
-  relu, leaky_relu, elu, selu, softplus, gelu, silu, heaviside, clamp,
+  relu, leaky_relu, elu, selu, softplus, gelu, gelu_tanh, silu, heaviside, clamp,
   // derivatives used by backward formulas
   gelu_grad,       // Φ(x) + x φ(x)
+  gelu_tanh_grad,  // d/dx of ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
   elu_grad,        // 1 for x > 0, p0 * e^x otherwise
   selu_grad,
   leaky_relu_grad, // 1 for x > 0, p0 otherwise
@@ -50,7 +51,7 @@ enum class UnaryOp {
 Tensor unary(UnaryOp op, const Tensor& x, double p0 = 0.0, double p1 = 0.0);
 
 /// Fused backward of an activation from its saved output y (one pass instead of two or three):
-///   tanh:    g ⊙ (1 - y²)      sigmoid: g ⊙ y ⊙ (1 - y)      relu: g where y > 0, else 0.
+///   tanh:    g ⊙ (1 - y²)      sigmoid: g ⊙ y ⊙ (1 - y)      relu: 0 where y <= 0, else g (also for y = NaN, like PyTorch).
 /// g and y have the same shape and a floating dtype; the result is contiguous.
 enum class ActivationGrad { tanh, sigmoid, relu };
 Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y);

@@ -91,6 +91,23 @@ Tensor div(const Tensor& a, const Tensor& b, Where where) {
   });
 }
 
+Tensor div(const Tensor& a, double s, Where where) {
+  OpScope scope("div", where);
+  detail::check_floating(a, "div");
+  Tensor out = kernels::binary_scalar(BinaryOp::div, a, s);
+  return record(out, "DivBackward", where, {&a}, {}, [s](Node&, TensorList& g) -> TensorList { return {g[0] / s}; });
+}
+
+Tensor div(double s, const Tensor& a, Where where) {
+  OpScope scope("div", where);
+  detail::check_floating(a, "div");
+  Tensor out = kernels::binary_scalar(BinaryOp::div, a, s, /*scalar_first=*/true);
+  // d(s/a)/da = -s/a² = -y/a
+  return record(out, "DivBackward", where, {&a}, {input(a), output(out)}, [](Node& n, TensorList& g) -> TensorList {
+    return {-g[0] * n.saved(1) / n.saved(0)};
+  });
+}
+
 Tensor neg(const Tensor& a, Where where) {
   OpScope scope("neg", where);
   detail::check_floating(a, "neg");
@@ -127,8 +144,14 @@ Tensor pow(double s, const Tensor& a, Where where) {
   detail::check_floating(a, "pow");
   Tensor out = kernels::binary_scalar(BinaryOp::pow, a, s, /*scalar_first=*/true);
   return record(out, "PowBackward", where, {&a}, {output(out)}, [s](Node& n, TensorList& g) -> TensorList {
-    if (s == 0.0) return {zeros_like(g[0])};
-    return {g[0] * n.saved(0) * std::log(s)};
+    const Tensor y = n.saved(0);
+    if (s == 0.0) {
+      // PyTorch's convention: 0 where the exponent is >= 0 (y is 0 or 1 there), y·ln 0 = -inf where it
+      // is negative (y = inf there). A constant factor, so the gradient stays finite in double backward.
+      const Tensor zero = zeros({}, y.dtype()), minus_inf = full({}, -HUGE_VAL, y.dtype());
+      return {g[0] * xgrad::where(gt(y, 1.0), minus_inf, zero)};
+    }
+    return {g[0] * y * std::log(s)};
   });
 }
 
@@ -139,12 +162,17 @@ Tensor pow(const Tensor& a, const Tensor& b, Where where) {
   Tensor out = kernels::binary(BinaryOp::pow, a, b);
   return record(out, "PowBackward", where, {&a, &b}, {input(a), input(b), output(out)}, [](Node& n, TensorList& g) -> TensorList {
     const Tensor x = n.saved(0), e = n.saved(1), y = n.saved(2);
+    const Tensor zero = zeros({}, x.dtype()), one = ones({}, x.dtype());
     Tensor ga, gb;
-    if (n.needs_input_grad(0)) ga = sum_to(g[0] * e * pow(x, e - 1.0), x.shape());
+    // da = g·b·a^(b-1), taken as 0 where b == 0 (a^0 is constant; avoids 0·0^-1 = NaN at a = 0), as
+    // PyTorch's pow_backward_self does.
+    if (n.needs_input_grad(0)) ga = sum_to(xgrad::where(eq(e, 0.0), zero, g[0] * e * pow(x, e - 1.0)), x.shape());
     if (n.needs_input_grad(1)) {
-      // d/db a^b = a^b ln a, taken as 0 where a == 0 (the limit for b > 0)
-      const Tensor safe_log = xgrad::where(eq(x, 0.0), zeros_like(x), log(xgrad::where(eq(x, 0.0), ones_like(x), x)));
-      gb = sum_to(g[0] * y * safe_log, e.shape());
+      // db = g·a^b·ln a, taken as 0 where a == 0 and b >= 0 (the limit; PyTorch's pow_backward_exponent).
+      // ln is taken of a with those elements replaced by 1, so no 0·inf appears, also not in double
+      // backward; where a == 0 and b < 0 the result is inf·(-inf) = -inf as in PyTorch.
+      const Tensor at_limit = eq(x, 0.0) * ge(e, 0.0);
+      gb = sum_to(g[0] * y * log(xgrad::where(at_limit, one, x)), e.shape());
     }
     return {ga, gb};
   });
@@ -247,10 +275,8 @@ Tensor operator*(const Tensor& a, Operand b) { return mul(a, b.tensor, b.where);
 Tensor operator*(Operand a, double s) { return mul(a.tensor, s, a.where); }
 Tensor operator*(double s, Operand a) { return mul(a.tensor, s, a.where); }
 Tensor operator/(const Tensor& a, Operand b) { return div(a, b.tensor, b.where); }
-Tensor operator/(Operand a, double s) { return mul(a.tensor, 1.0 / s, a.where); }
-Tensor operator/(double s, Operand a) {
-  return s == 1.0 ? reciprocal(a.tensor, a.where) : mul(reciprocal(a.tensor, a.where), s, a.where);
-}
+Tensor operator/(Operand a, double s) { return div(a.tensor, s, a.where); }
+Tensor operator/(double s, Operand a) { return div(s, a.tensor, a.where); }
 Tensor operator-(Operand a) { return neg(a.tensor, a.where); }
 Tensor operator<(const Tensor& a, Operand b) { return lt(a, b.tensor, b.where); }
 Tensor operator<=(const Tensor& a, Operand b) { return le(a, b.tensor, b.where); }
@@ -260,5 +286,15 @@ Tensor operator<(Operand a, double s) { return lt(a.tensor, s, a.where); }
 Tensor operator<=(Operand a, double s) { return le(a.tensor, s, a.where); }
 Tensor operator>(Operand a, double s) { return gt(a.tensor, s, a.where); }
 Tensor operator>=(Operand a, double s) { return ge(a.tensor, s, a.where); }
+Tensor operator<(double s, Operand a) { return gt(a.tensor, s, a.where); }
+Tensor operator<=(double s, Operand a) { return ge(a.tensor, s, a.where); }
+Tensor operator>(double s, Operand a) { return lt(a.tensor, s, a.where); }
+Tensor operator>=(double s, Operand a) { return le(a.tensor, s, a.where); }
+Tensor operator==(const Tensor& a, Operand b) { return eq(a, b.tensor, b.where); }
+Tensor operator!=(const Tensor& a, Operand b) { return ne(a, b.tensor, b.where); }
+Tensor operator==(Operand a, double s) { return eq(a.tensor, s, a.where); }
+Tensor operator!=(Operand a, double s) { return ne(a.tensor, s, a.where); }
+Tensor operator==(double s, Operand a) { return eq(a.tensor, s, a.where); }
+Tensor operator!=(double s, Operand a) { return ne(a.tensor, s, a.where); }
 
 }  // namespace xgrad

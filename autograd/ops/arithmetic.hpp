@@ -19,6 +19,10 @@ Tensor mul(const Tensor& a, const Tensor& b, Where where = Where::current());
 Tensor mul(const Tensor& a, double s, Where where = Where::current());
 /// a / b. Gradients: da = g/b, db = -g*a/b².
 Tensor div(const Tensor& a, const Tensor& b, Where where = Where::current());
+/// a / s, divided (not multiplied by 1/s, so x / 3 rounds like C++). Gradient: da = g/s.
+Tensor div(const Tensor& a, double s, Where where = Where::current());
+/// s / a. Gradient: da = -g·s/a² (= -g·y/a).
+Tensor div(double s, const Tensor& a, Where where = Where::current());
 /// -a.
 Tensor neg(const Tensor& a, Where where = Where::current());
 /// 1/a. Gradient: -g/a².
@@ -29,13 +33,16 @@ Tensor pow(const Tensor& a, double p, Where where = Where::current());
 Tensor pow(double s, const Tensor& a, Where where = Where::current());
 /// a^b (broadcast). Gradients: da = g*b*a^(b-1), db = g*a^b*ln(a) (taken as 0 where a = 0).
 Tensor pow(const Tensor& a, const Tensor& b, Where where = Where::current());
-/// Element-wise max(a, b); the gradient goes to the larger input (split equally on ties).
+/// Element-wise max(a, b) (broadcast); NaN if either is NaN. Gradients: g to the larger input, g/2 to
+/// each on ties (PyTorch's convention), summed back to each input's shape.
 Tensor maximum(const Tensor& a, const Tensor& b, Where where = Where::current());
-/// Element-wise min(a, b); the gradient goes to the smaller input (split equally on ties).
+/// Element-wise min(a, b), as maximum.
 Tensor minimum(const Tensor& a, const Tensor& b, Where where = Where::current());
-/// cond ? a : b element-wise (cond nonzero = true; broadcast). Gradients: masked g to each branch.
+/// cond ? a : b element-wise (cond nonzero = true, any dtype; the three broadcast together). Gradients:
+/// g·cond to a and g·(1-cond) to b, summed back to their shapes; cond gets none.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b, Where where = Where::current());
-/// Clamps into [lo, hi]. Gradient g where lo < a < hi (and at the bounds), 0 outside.
+/// Clamps into [lo, hi] (lo > hi -> ValueError; NaN stays NaN). Gradient: g where lo <= a <= hi (the
+/// bounds included, like PyTorch), 0 outside and at NaN.
 Tensor clamp(const Tensor& a, double lo, double hi, Where where = Where::current());
 /// Clamps from below only.
 Tensor clamp_min(const Tensor& a, double lo, Where where = Where::current());
@@ -69,7 +76,9 @@ struct Operand {
 };
 
 /// Operators: a + b = add(a, b), a - b = sub(a, b), a * b = mul(a, b), a / b = div(a, b), -a = neg(a);
-/// with a double on either side, the scalar forms. Comparisons return 0/1 masks (no gradient).
+/// with a double on either side, the scalar forms (s - a = neg(a) + s, s / a = div(s, a)).
+/// Comparisons <, <=, >, >=, ==, != with a tensor or a double on either side return 0/1 masks in the
+/// tensor's dtype (no gradient).
 Tensor operator+(const Tensor& a, Operand b);
 Tensor operator+(Operand a, double s);
 Tensor operator+(double s, Operand a);
@@ -91,5 +100,16 @@ Tensor operator<(Operand a, double s);
 Tensor operator<=(Operand a, double s);
 Tensor operator>(Operand a, double s);
 Tensor operator>=(Operand a, double s);
+Tensor operator<(double s, Operand a);
+Tensor operator<=(double s, Operand a);
+Tensor operator>(double s, Operand a);
+Tensor operator>=(double s, Operand a);
+/// a == b = eq(a, b), a != b = ne(a, b) (masks, like LibTorch; use is_same() for identity).
+Tensor operator==(const Tensor& a, Operand b);
+Tensor operator!=(const Tensor& a, Operand b);
+Tensor operator==(Operand a, double s);
+Tensor operator!=(Operand a, double s);
+Tensor operator==(double s, Operand a);
+Tensor operator!=(double s, Operand a);
 
 }  // namespace xgrad

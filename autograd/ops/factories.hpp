@@ -39,10 +39,16 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);
 /// A random permutation of 0..n-1 as int64.
 Tensor randperm(std::int64_t n);
 
+/// A new contiguous tensor of t's shape and dtype filled with 0 (t's values, layout, graph and
+/// requires_grad are not carried over: the result is a leaf that does not require grad).
 Tensor zeros_like(const Tensor& t);
+/// Like zeros_like, filled with 1.
 Tensor ones_like(const Tensor& t);
+/// Like zeros_like, filled with `value`.
 Tensor full_like(const Tensor& t, double value);
+/// Like zeros_like, uniform in [0, 1) from the global generator (t must be float32 or float64).
 Tensor rand_like(const Tensor& t);
+/// Like zeros_like, standard normal from the global generator (t must be float32 or float64).
 Tensor randn_like(const Tensor& t);
 
 /// A 0-d tensor holding `value`.
@@ -67,6 +73,7 @@ class NestedList {
 Tensor tensor(const NestedList& values, Dtype dtype = kFloat32);
 /// A tensor of `shape` copied from `values` (row-major; sizes must agree).
 Tensor from_vector(const std::vector<double>& values, const Shape& shape, Dtype dtype = kFloat32);
+/// A float32 tensor of `shape` copied from `values` (row-major; sizes must agree).
 Tensor from_vector(const std::vector<float>& values, const Shape& shape);
 /// An int64 tensor of `shape` copied from `values` (class labels, indices).
 Tensor from_vector(const std::vector<std::int64_t>& values, const Shape& shape);

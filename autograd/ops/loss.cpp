@@ -130,11 +130,28 @@ TargetsPtr class_targets(const Tensor& target, std::int64_t classes, const Tenso
   return t;
 }
 
-// Checks of the class-index losses: input (N, C) or (C); target of shape (N) or ().
+// Checks of the class-index losses: input (N, C), (C) or (N, C, d1, ..., dk); target of shape (N),
+// () or (N, d1, ..., dk).
 void check_class_input(const Tensor& in, const char* op) {
   detail::check_floating(in, op, "input");
-  if (in.dim() != 1 && in.dim() != 2)
-    detail::raise<ShapeError>(op, fmt::format("input must have shape (N, C), or (C) for one sample, got {}", shape_str(in.shape())));
+  if (in.dim() == 0)
+    detail::raise<ShapeError>(op, fmt::format("input must have shape (N, C), (C) for one sample, or (N, C, d1, ..., dk), got {}",
+                                              shape_str(in.shape())));
+}
+
+// (N, C, d1, ..., dk) -> (N·d1·...·dk, C): the classes moved to the last dim, one row per position.
+Tensor classes_last(const Tensor& x, const Where& where) {
+  std::vector<std::int64_t> perm{0};
+  for (std::int64_t d = 2; d < x.dim(); ++d) perm.push_back(d);
+  perm.push_back(1);
+  return reshape(permute(x, perm, where), {-1, x.shape()[1]}, where);
+}
+
+// The shape of per-position losses (and class-index targets) of an (N, C, d1, ..., dk) input.
+Shape positions_shape(const Tensor& x) {
+  Shape s{x.shape()[0]};
+  for (std::size_t d = 2; d < x.shape().size(); ++d) s.push_back(x.shape()[d]);
+  return s;
 }
 
 Shape index_shape(const Tensor& in) { return in.dim() == 2 ? Shape{in.shape()[0]} : Shape{}; }
@@ -318,6 +335,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   OpScope scope(op, where);
   check_class_input(logits, op);
   detail::check_defined(target, op, "target");
+  if (logits.dim() > 2) {
+    // (N, C, d1, ..., dk): every position is a sample with its classes along dim 1 (PyTorch's
+    // K-dimensional case); the mean runs over all positions (weighted by w[y] for class indices).
+    const Shape pos = positions_shape(logits);
+    const bool probabilities = target.shape() == logits.shape() && is_floating(target.dtype());
+    if (!probabilities && target.shape() != pos)
+      detail::raise<ShapeError>(op, fmt::format("target of shape {} does not fit input of shape {}: expected class indices of shape {} "
+                                                "or class probabilities of shape {}",
+                                                shape_str(target.shape()), shape_str(logits.shape()), shape_str(pos),
+                                                shape_str(logits.shape())));
+    const Tensor flat_target = probabilities ? classes_last(target, where) : reshape(target, {-1}, where);
+    Tensor out = cross_entropy(classes_last(logits, where), flat_target, options, where);
+    return options.reduction == Reduction::none ? reshape(out, pos, where) : out;
+  }
   const std::int64_t classes = logits.shape().back();
   check_class_weight(options.weight, logits, classes, op);
   const double eps = options.label_smoothing;
@@ -357,6 +388,14 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   OpScope scope(op, where);
   check_class_input(log_probs, op);
   detail::check_defined(target, op, "target");
+  if (log_probs.dim() > 2) {  // (N, C, d1, ..., dk) with targets (N, d1, ..., dk), as in cross_entropy
+    const Shape pos = positions_shape(log_probs);
+    if (target.shape() != pos)
+      detail::raise<ShapeError>(op, fmt::format("target of shape {} does not fit input of shape {}: expected class indices of shape {}",
+                                                shape_str(target.shape()), shape_str(log_probs.shape()), shape_str(pos)));
+    Tensor out = nll_loss(classes_last(log_probs, where), reshape(target, {-1}, where), reduction, weight, ignore_index, where);
+    return reduction == Reduction::none ? reshape(out, pos, where) : out;
+  }
   const std::int64_t classes = log_probs.shape().back();
   check_class_weight(weight, log_probs, classes, op);
   const Shape expect = index_shape(log_probs);

@@ -54,7 +54,7 @@ struct CrossEntropyOptions {
   std::int64_t ignore_index = -100;
 };
 
-/// Cross entropy of logits (N, C) — or (C) for one sample — against either class indices (N) (or ()
+/// Cross entropy of logits (N, C) — or (C) for one sample, or (N, C, d1, ..., dk) — against either class indices (N) (or ()
 /// for one sample; int64, or floats with integral values) or class probabilities of the logits' shape
 /// (float, same dtype). Targets are told apart by shape.
 /// - Class indices: log_softmax + nll fused: one stable pass forward (row max, exp-sum) and one pass
@@ -65,10 +65,15 @@ struct CrossEntropyOptions {
 ///   ValueError. The backward is itself differentiable (double backward works).
 /// - Probabilities q: -Σ_c w_c ((1-ε)q_c + ε/C) log_softmax(x)_c; the mean divides by N. Gradients
 ///   flow to q as well.
+/// - K-dimensional inputs (N, C, d1, ..., dk) (image segmentation, sequences): classes along dim 1,
+///   targets (N, d1, ..., dk) of class indices or (N, C, d1, ..., dk) of probabilities; every position
+///   is one sample (reduction none gives (N, d1, ..., dk); the mean runs over all positions, weighted
+///   as above), exactly the 2-D loss of the input permuted to (N·d1·...·dk, C).
 /// Target shapes that fit neither form -> ShapeError naming both shapes.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {},
                      Where where = Where::current());
-/// Negative log-likelihood of log-probabilities (N, C) (or (C)) at class indices (N) (or ()):
+/// Negative log-likelihood of log-probabilities (N, C) (or (C), or (N, C, d1, ..., dk) with targets
+/// (N, d1, ..., dk) as for cross_entropy) at class indices (N) (or ()):
 /// -w[y_i]·logp[i, y_i], 0 for rows whose label is ignore_index. The mean divides by Σ w[y_i] over
 /// rows not ignored. Gradient: -w[y_i]·g/denom at [i, y_i], zero elsewhere. Label errors as for
 /// cross_entropy; class `weight` (C) is a constant.

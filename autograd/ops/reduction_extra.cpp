@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "../detail/checks.hpp"
+#include "../grad_mode.hpp"
 #include "../detail/record.hpp"
 #include "../detail/tensor_impl.hpp"
 #include "../kernels/elementwise.hpp"
@@ -213,25 +214,57 @@ Tensor logsumexp(const Tensor& x, const Dims& dims_in, bool keepdim, Where where
   });
 }
 
+namespace {
+// Forward of the p-norms without a kernel of their own (p = 0, -inf, any other finite p > 0), built
+// from ops without recording. A general p is scaled by the largest |x| of each group, so that |x|^p
+// neither overflows nor underflows: ‖x‖_p = m (Σ (|x|/m)^p)^(1/p).
+Tensor norm_forward_composed(const Tensor& x, double p, const std::vector<std::int64_t>& dims, bool keepdim) {
+  NoGradGuard no_grad;
+  const Shape out_shape = kernels::reduced_shape(x.shape(), dims, keepdim);
+  if (p == 0.0) return sum(ne(x, 0.0), dims, keepdim);
+  if (group_size(x.shape(), dims) == 0) return zeros(out_shape, x.dtype());
+  const Tensor a = abs(x);
+  if (std::isinf(p)) return amin(a, dims, keepdim);
+  const Tensor m = amax(a, dims, /*keepdim=*/true);
+  const Tensor zero_group = eq(m, 0.0);
+  const Tensor safe_m = m + zero_group;  // 1 where the whole group is 0 (every term is then 0)
+  const Tensor s = sum(pow(a / safe_m, p), dims, /*keepdim=*/true);
+  return reshape(m * pow(s, 1.0 / p), out_shape);
+}
+}  // namespace
+
 Tensor norm(const Tensor& x, double p, const Dims& dims_in, bool keepdim, Where where) {
   OpScope scope("norm", where);
   detail::check_floating(x, "norm");
-  const bool inf = std::isinf(p) && p > 0;
-  if (p != 1.0 && p != 2.0 && !inf)
-    detail::raise<ValueError>("norm", fmt::format("p must be 1, 2 or infinity, got {}", p));
+  if (std::isnan(p) || (p < 0 && !std::isinf(p)))
+    detail::raise<ValueError>("norm", fmt::format("p must be >= 0, infinity or -infinity, got {}", p));
+  const bool inf = std::isinf(p) && p > 0, minus_inf = std::isinf(p) && p < 0;
   const auto dims = detail::normalize_dims(dims_in, x.dim(), "norm");
-  if (inf) check_nonempty(x, dims, "norm");
-  Tensor out = kernels::norm(x, inf ? HUGE_VAL : p, dims, keepdim);
-  return record(out, "NormBackward", where, {&x}, {input(x), output(out)}, [p, inf, dims, keepdim](Node& n, TensorList& g) -> TensorList {
+  if (inf || minus_inf) check_nonempty(x, dims, "norm");
+  const bool kernel = p == 1.0 || p == 2.0 || inf;
+  Tensor out = kernel ? kernels::norm(x, inf ? HUGE_VAL : p, dims, keepdim) : norm_forward_composed(x, p, dims, keepdim);
+  return record(out, "NormBackward", where, {&x}, {input(x), output(out)}, [p, dims, keepdim](Node& n, TensorList& g) -> TensorList {
     const Tensor v = n.saved(0);
     const Shape& shape = v.shape();
+    if (p == 0.0) return {zeros_like(v)};  // a count: piecewise constant
     if (p == 1.0) return {expand_back(g[0], shape, dims, keepdim) * sign(v)};
     const Tensor y = n.saved(1);
-    if (!inf) return {v * expand_back(div_or_zero(g[0], y), shape, dims, keepdim)};
-    // inf: to the largest |x|, split among ties, with the sign of x
-    const Tensor mask = eq(abs(v), expand_back(y, shape, dims, keepdim));
-    const Tensor count = sum(mask, dims, /*keepdim=*/true);
-    return {sign(v) * mask / count * expand_back(g[0], shape, dims, keepdim)};
+    if (p == 2.0) return {v * expand_back(div_or_zero(g[0], y), shape, dims, keepdim)};
+    if (std::isinf(p)) {
+      // to the largest (inf) or smallest (-inf) |x|, split among ties, with the sign of x
+      const Tensor mask = eq(abs(v), expand_back(y, shape, dims, keepdim));
+      const Tensor count = sum(mask, dims, /*keepdim=*/true);
+      return {sign(v) * mask / count * expand_back(g[0], shape, dims, keepdim)};
+    }
+    // d‖x‖_p/dx = sign(x)|x|^(p-1) / ‖x‖^(p-1); 0 where ‖x‖ = 0 (PyTorch's choice).
+    if (p < 1.0) {
+      // |x|^(p-1) is infinite at x = 0: taken as 0 there, through a base that is never 0 (also in
+      // double backward), then times ‖x‖^(1-p), which is finite.
+      const Tensor nz = ne(v, 0.0);
+      const Tensor scaled = sign(v) * pow(abs(v) + (1.0 - nz), p - 1.0) * nz;
+      return {scaled * expand_back(g[0] * pow(y, 1.0 - p), shape, dims, keepdim)};
+    }
+    return {sign(v) * pow(abs(v), p - 1.0) * expand_back(div_or_zero(g[0], pow(y, p - 1.0)), shape, dims, keepdim)};
   });
 }
 

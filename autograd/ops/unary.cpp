@@ -70,6 +70,21 @@ Tensor fused_activation_backward(kernels::ActivationGrad op, const Tensor& g, co
   });
 }
 
+// d/dx of the tanh-approximated gelu, as its own op so that gelu(x, tanh) is twice differentiable.
+// With u = k(x + c x³), t = tanh u, u' = k(1 + 3c x²), u'' = 6kc x:
+// d/dx [½(1 + t) + ½x(1 - t²)u'] = (1 - t²)(u' - x t u'² + ½x u'').
+Tensor gelu_tanh_grad(const Tensor& x) {
+  Tensor out = kernels::unary(UnaryOp::gelu_tanh_grad, x);
+  return record(out, "GeluTanhGradBackward", Where::current(), {&x}, {input(x)}, [](Node& n, TensorList& g) -> TensorList {
+    constexpr double k = 0.79788456080286535588, c = 0.044715;
+    const Tensor v = n.saved(0);
+    const Tensor v2 = square(v);
+    const Tensor t = tanh((v + v2 * v * c) * k);
+    const Tensor du = (v2 * (3 * c) + 1.0) * k;
+    return {g[0] * (1.0 - square(t)) * (du - v * t * square(du) + v * v * (3 * c * k))};
+  });
+}
+
 }  // namespace
 
 Tensor exp(const Tensor& x, Where where) {
@@ -196,6 +211,12 @@ Tensor softplus(const Tensor& x, double beta, double threshold, Where where) {
 Tensor gelu(const Tensor& x, Where where) {
   return unary_in(UnaryOp::gelu, x, "gelu", "GeluBackward", where,
                   [](Node& n, TensorList& g) -> TensorList { return {g[0] * gelu_grad(n.saved(0))}; });
+}
+
+Tensor gelu(const Tensor& x, GeluApproximation approximate, Where where) {
+  if (approximate == GeluApproximation::none) return gelu(x, where);
+  return unary_in(UnaryOp::gelu_tanh, x, "gelu", "GeluBackward", where,
+                  [](Node& n, TensorList& g) -> TensorList { return {g[0] * gelu_tanh_grad(n.saved(0))}; });
 }
 
 Tensor silu(const Tensor& x, Where where) {

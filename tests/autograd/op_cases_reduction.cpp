@@ -14,6 +14,13 @@ Tensor with_zeros() {
   return from_vector(std::vector<double>{0.0, 1.5, -2.0, 0.7, 0.0, 0.0, 1.2, 3.0, 0.5, -1.1, 1.3, 0.9}, {3, 4}, kFloat64).requires_grad_();
 }
 
+// A (3, 4) transposed view whose values are at least 0.1 away from 0 (|x|^(p-1) of p < 1).
+Tensor noncontiguous_leaf_away_from_zero() {
+  Tensor v = leaf_away_from({4, 3}, {0.0}, 0.1, -2, 2, 4).detach().t();
+  v.requires_grad_();
+  return v;
+}
+
 const OpCaseRegistrar reduction_cases({
     {"var all", [] { return TensorList{leaf({2, 3})}; }, [](const TensorList& x) { return one(var(x[0])); }},
     {"var dims {0, 2} keepdim", [] { return TensorList{leaf({2, 3, 4})}; },
@@ -59,6 +66,16 @@ const OpCaseRegistrar reduction_cases({
     {"norm p=inf", [] { return TensorList{leaf({2, 3})}; }, [](const TensorList& x) { return one(norm(x[0], HUGE_VAL)); }},
     {"norm p=inf dims {0, 2} keepdim", [] { return TensorList{leaf({2, 3, 2})}; },
      [](const TensorList& x) { return one(norm(x[0], HUGE_VAL, {0, 2}, true) * 2.0); }},
+    {"norm p=3", [] { return TensorList{leaf({2, 3})}; }, [](const TensorList& x) { return one(norm(x[0], 3.0)); }},
+    {"norm p=1.5 dims {0, 2} keepdim", [] { return TensorList{leaf_away_from({2, 3, 2}, {0.0})}; },
+     [](const TensorList& x) { return one(norm(x[0], 1.5, {0, 2}, true) * 2.0); }},
+    {"norm p=0.5 dim -1 non-contiguous", [] { return TensorList{noncontiguous_leaf_away_from_zero()}; },
+     [](const TensorList& x) { return one(norm(x[0], 0.5, {-1})); }},
+    {"norm p=4 dim 0 of large values (scaled)", [] { return TensorList{leaf({3, 2}, -2000, 2000, 5)}; },
+     [](const TensorList& x) { return one(norm(x[0], 4.0, {0})); }},
+    {"norm p=-inf dim 1", [] { return TensorList{leaf({3, 4})}; }, [](const TensorList& x) { return one(norm(x[0], -HUGE_VAL, {1})); }},
+    {"norm p=0 (count, zero gradient) times x", [] { return TensorList{leaf_away_from({2, 3}, {0.0})}; },
+     [](const TensorList& x) { return one(norm(x[0], 0.0, {1}, true) * x[0]); }},
     {"max all", [] { return TensorList{leaf({3, 4})}; }, [](const TensorList& x) { return one(max(x[0]) * x[0]); }},
     {"min all non-contiguous", [] { return TensorList{noncontiguous_leaf({3, 4})}; }, [](const TensorList& x) { return one(min(x[0])); }},
     {"max dim 0 (column layout)", [] { return TensorList{leaf({4, 3})}; }, [](const TensorList& x) { return one(max(x[0], 0).values); }},

@@ -141,6 +141,27 @@ std::vector<OpCase> cross_entropy_cases() {
                    [](const TensorList& x) { return TensorList{cross_entropy(linear(x[0], x[1], x[2]), labels4())}; }});
   cases.push_back({"nll_loss of log_softmax", [] { return TensorList{leaf({4, 5})}; },
                    [](const TensorList& x) { return TensorList{nll_loss(log_softmax(x[0], 1), labels4())}; }});
+  // K-dimensional inputs (N, C, d1, ..., dk)
+  for (Reduction r : kReductions) {
+    const std::string s = " reduction " + rname(r);
+    cases.push_back({"cross_entropy (N, C, d) class indices, weights, smoothing, ignore_index" + s, [] { return TensorList{leaf({2, 3, 4})}; },
+                     [r](const TensorList& x) {
+                       const Tensor y = from_vector(std::vector<std::int64_t>{0, 2, 1, -100, 2, 2, 0, 1}, {2, 4});
+                       const Tensor w = tensor({0.5, 2.0, 1.25}, kFloat64);
+                       return TensorList{cross_entropy(x[0], y, {.reduction = r, .weight = w, .label_smoothing = 0.1})};
+                     }});
+    cases.push_back({"cross_entropy (N, C, d1, d2) probability targets" + s, [] { return TensorList{leaf({2, 3, 2, 2}), leaf({2, 3, 2, 2}, 0, 1, 2)}; },
+                     [r](const TensorList& x) { return TensorList{cross_entropy(x[0], x[1], {.reduction = r, .label_smoothing = 0.2})}; }});
+    cases.push_back({"nll_loss (N, C, d) weights" + s, [] { return TensorList{leaf({2, 3, 3})}; },
+                     [r](const TensorList& x) {
+                       const Tensor y = from_vector(std::vector<std::int64_t>{0, 2, 1, 1, 2, 0}, {2, 3});
+                       return TensorList{nll_loss(x[0], y, r, tensor({0.5, 2.0, 1.25}, kFloat64))};
+                     }});
+  }
+  cases.push_back({"cross_entropy (N, C, d) non-contiguous logits", [] { return TensorList{leaf({2, 4, 3})}; },
+                   [](const TensorList& x) {
+                     return TensorList{cross_entropy(transpose(x[0], 1, 2), from_vector(std::vector<std::int64_t>{0, 2, 1, 2, 1, 0, 0, 2}, {2, 4}))};
+                   }});
   cases.push_back({"nll_loss one sample", [] { return TensorList{leaf({5})}; },
                    [](const TensorList& x) { return TensorList{nll_loss(x[0], from_vector(std::vector<std::int64_t>{1}, {}), Reduction::none)}; }});
   return cases;

@@ -14,6 +14,22 @@ const OpCaseRegistrar view_cases({
     {"squeeze / unsqueeze", [] { return TensorList{leaf({2, 1, 3})}; },
      [](const TensorList& x) { return TensorList{unsqueeze(squeeze(x[0], 1), 0) * unsqueeze(squeeze(x[0]), -1).sum()}; }},
     {"expand", [] { return TensorList{leaf({3, 1})}; }, [](const TensorList& x) { return TensorList{expand(x[0], {2, 3, 4}) * 1.5}; }},
+    {"broadcast_to (2,1) -> (3,2,4), non-contiguous",
+     [] {
+       Tensor v = narrow(leaf({2, 3}).detach(), 1, 1, 1);  // (2, 1) with strides (3, 1)
+       v.requires_grad_();
+       REQUIRE_FALSE(v.is_contiguous());
+       return TensorList{v};
+     },
+     [](const TensorList& x) { return TensorList{square(broadcast_to(x[0], {3, 2, 4}))}; }},
+    {"expand with -1 keeping a size", [] { return TensorList{leaf({1, 3})}; },
+     [](const TensorList& x) { return TensorList{expand(x[0], {2, -1}) * tensor({{1.0}, {2.0}}, kFloat64)}; }},
+    {"view and flatten of a view (reshape chain)", [] { return TensorList{leaf({2, 3, 2})}; },
+     [](const TensorList& x) { return TensorList{square(flatten(view(x[0], {3, 4}), 0, -1).reshape({2, 6}))}; }},
+    {"squeeze(dim) of a size > 1 dim is a no-op", [] { return TensorList{leaf({2, 3})}; },
+     [](const TensorList& x) { return TensorList{squeeze(x[0], 0) * 2.0}; }},
+    {"unsqueeze then permute, non-contiguous", [] { return TensorList{noncontiguous_leaf({2, 3})}; },
+     [](const TensorList& x) { return TensorList{square(permute(unsqueeze(x[0], 1), {2, 0, 1}))}; }},
     {"transpose", [] { return TensorList{leaf({2, 3, 4})}; }, [](const TensorList& x) { return TensorList{transpose(x[0], 0, 2)}; }},
     {"t", [] { return TensorList{leaf({2, 3})}; }, [](const TensorList& x) { return TensorList{t(x[0]) * t(x[0])}; }},
     {"permute", [] { return TensorList{leaf({2, 3, 4})}; },

@@ -515,6 +515,52 @@ TEST_CASE("cross_entropy equals nll_loss of log_softmax, nll_loss values") {
   CHECK(nll_loss(tensor({-1, -2, -3}, kFloat64), from_vector(std::vector<std::int64_t>{0}, {})).item<double>() == 1.0);
 }
 
+TEST_CASE("cross_entropy / nll_loss of (N, C, d1, ..., dk): each position is a sample") {
+  // (N=2, C=3, d=2): position (n, j) has logits x[n, :, j]
+  const Tensor x = from_vector(seq(12, -1.5, 0.31), {2, 3, 2}, kFloat64);
+  const Tensor y = from_vector(std::vector<std::int64_t>{2, 0, 1, 1}, {2, 2});
+  // reference: row (n, j) by hand from the formula ln Σ e^x - x_y
+  std::vector<double> expect;
+  const auto xv = x.to_vector<double>();
+  const auto yv = y.to_vector<std::int64_t>();
+  for (int n = 0; n < 2; ++n)
+    for (int j = 0; j < 2; ++j) {
+      double s = 0;
+      for (int c = 0; c < 3; ++c) s += std::exp(xv[static_cast<std::size_t>(n * 6 + c * 2 + j)]);
+      const auto label = yv[static_cast<std::size_t>(n * 2 + j)];
+      expect.push_back(std::log(s) - xv[static_cast<std::size_t>(n * 6 + label * 2 + j)]);
+    }
+  const Tensor none = cross_entropy(x, y, {.reduction = Reduction::none});
+  CHECK(none.shape() == Shape{2, 2});
+  check_values(none, expect);
+  CHECK(cross_entropy(x, y).item<double>() == doctest::Approx((expect[0] + expect[1] + expect[2] + expect[3]) / 4).epsilon(1e-14));
+  CHECK(cross_entropy(x, y, {.reduction = Reduction::sum}).item<double>() ==
+        doctest::Approx(expect[0] + expect[1] + expect[2] + expect[3]).epsilon(1e-14));
+  // weighted mean divides by Σ w[y] over all positions; ignore_index drops a position
+  const Tensor w = tensor({1.0, 2.0, 4.0}, kFloat64);
+  CHECK(cross_entropy(x, y, {.weight = w}).item<double>() ==
+        doctest::Approx((4 * expect[0] + 1 * expect[1] + 2 * expect[2] + 2 * expect[3]) / 9).epsilon(1e-14));
+  const Tensor yi = from_vector(std::vector<std::int64_t>{2, -100, 1, 1}, {2, 2});
+  CHECK(cross_entropy(x, yi).item<double>() == doctest::Approx((expect[0] + expect[2] + expect[3]) / 3).epsilon(1e-14));
+  // nll_loss of log_softmax over dim 1 gives the same; probability targets of one-hot rows too
+  check_values(nll_loss(log_softmax(x, 1), y, Reduction::none), expect);
+  const Tensor onehot = permute(one_hot(y, 3, kFloat64), {0, 2, 1});  // (2, 2, 3) -> (2, 3, 2)
+  check_values(cross_entropy(x, onehot, {.reduction = Reduction::none}), expect);
+  // 3 spatial dims, gradient equals the 2-D loss of the permuted rows
+  const Tensor x4 = from_vector(seq(24, -2, 0.17), {2, 3, 2, 2}, kFloat64).requires_grad_();
+  const Tensor y4 = from_vector(std::vector<std::int64_t>{0, 1, 2, 0, 2, 2, 1, 0}, {2, 2, 2});
+  cross_entropy(x4, y4, {.label_smoothing = 0.1}).backward();
+  const Tensor rows = permute(x4.detach(), {0, 2, 3, 1}).reshape({8, 3}).requires_grad_();
+  cross_entropy(rows, y4.reshape({8}), {.label_smoothing = 0.1}).backward();
+  check_values(permute(x4.grad(), {0, 2, 3, 1}).reshape({24}), rows.grad().to_vector<double>());
+  // errors name both shapes and the expected target shape
+  check_throws_with<ShapeError>([&] { cross_entropy(x, tensor_int({0, 1})); }, {"cross_entropy", "(2,)", "(2, 3, 2)", "(2, 2)"});
+  check_throws_with<ShapeError>([&] { nll_loss(x, from_vector(std::vector<std::int64_t>{0, 1, 2, 0}, {4})); },
+                                {"nll_loss", "(4,)", "(2, 3, 2)", "(2, 2)"});
+  check_throws_with<IndexError>([&] { cross_entropy(x, from_vector(std::vector<std::int64_t>{0, 1, 3, 0}, {2, 2})); },
+                                {"cross_entropy", "target 3", "index 2", "3 classes", "test_linalg_loss_values.cpp:"});
+}
+
 TEST_CASE("cross_entropy / nll_loss: errors") {
   const Tensor x = zeros({3, 4});
   check_throws_with<IndexError>([&] { cross_entropy(x, tensor_int({0, 5, 1})); },

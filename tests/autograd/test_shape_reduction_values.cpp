@@ -251,6 +251,34 @@ TEST_CASE("norm: p = 1, 2, inf, the zero vector and ties") {
   CHECK(grad_of_sum(o, norm(o, 1.0)) == V{-1, 0, 1});
 }
 
+TEST_CASE("norm: any p > 0, p = 0, p = -inf, by hand") {
+  // p = 3 of (3, -4): (27 + 64)^(1/3); p = 0.5: (√3 + 2)²; p = 0 counts nonzeros; -inf: min |x|
+  check_close(vals(norm(f64({3, -4}), 3.0)), {std::cbrt(91.0)});
+  check_close(vals(norm(f64({3, -4}), 0.5)), {(std::sqrt(3.0) + 2.0) * (std::sqrt(3.0) + 2.0)});
+  CHECK(vals(norm(f64({{3, 0, -1}, {0, 0, 0}}), 0.0, {1})) == V{2, 0});
+  CHECK(vals(norm(f64({{3, -0.5, 2}, {-7, 4, 9}}), -HUGE_VAL, {1}, true)) == V{0.5, 4});
+  CHECK(norm(f64({{3, -0.5, 2}, {-7, 4, 9}}), -HUGE_VAL, {1}, true).shape() == Shape{2, 1});
+  // float32 too, and no overflow for huge values: ‖(1e30, 1e30)‖_3 = 1e30·2^(1/3) (1e90 overflows float32)
+  CHECK(norm(tensor({1e30, 1e30}), 3.0).item<float>() == doctest::Approx(1e30 * std::cbrt(2.0)).epsilon(1e-6));
+  check_close(vals(norm(f64({1e200, -1e200}), 4.0)), {1e200 * std::pow(2.0, 0.25)});
+  // the zero vector and empty groups
+  CHECK(vals(norm(f64({0, 0}), 3.0)) == V{0});
+  CHECK(vals(norm(zeros({2, 0}, kFloat64), 3.0, {1})) == V{0, 0});
+  // gradients: sign(x)|x|^(p-1)/‖x‖^(p-1)
+  const Tensor x = leaf64({3, -4});
+  const double n3 = std::cbrt(91.0);
+  check_close(grad_of_sum(x, norm(x, 3.0)), {9 / (n3 * n3), -16 / (n3 * n3)});
+  const Tensor h = leaf64({1, -4, 0});  // p = 0.5: sign(x)|x|^-0.5 ‖x‖^0.5, 0 at x = 0; ‖x‖ = 9
+  check_close(grad_of_sum(h, norm(h, 0.5)), {3.0, -1.5, 0.0});
+  const Tensor z = leaf64({0, 0});
+  CHECK(grad_of_sum(z, norm(z, 3.0)) == V{0, 0});
+  CHECK(grad_of_sum(z, norm(z, 0.5)) == V{0, 0});
+  const Tensor c = leaf64({2, 0, -1});
+  CHECK(grad_of_sum(c, norm(c, 0.0)) == V{0, 0, 0});
+  const Tensor m = leaf64({-1, 4, 1, 3});  // -inf: split between the two |x| = 1, with the sign
+  CHECK(grad_of_sum(m, norm(m, -HUGE_VAL)) == V{-0.5, 0, 0.5, 0});
+}
+
 TEST_CASE("max/min over all elements: ties split the gradient, NaN propagates") {
   const Tensor x = leaf64({{1, 5}, {5, 2}});
   CHECK(max(x).item<double>() == 5.0);
@@ -388,7 +416,9 @@ TEST_CASE("reduction errors: dtypes, dims, empty reductions, bad p") {
   check_throws_with<IndexError>([&] { xgrad::std(x, {-3}); }, {"std", "dimension -3"});
   check_throws_with<IndexError>([&] { prod(x, {5}); }, {"prod", "dimension 5"});
   check_throws_with<ValueError>([&] { logsumexp(x, {0, 0}); }, {"logsumexp", "repeats"});
-  check_throws_with<ValueError>([&] { norm(x, 3.0); }, {"norm", "p must be 1, 2 or infinity", "3"});
+  check_throws_with<ValueError>([&] { norm(x, -1.5); }, {"norm", "p must be >= 0", "-1.5", "test_shape_reduction_values.cpp:"});
+  check_throws_with<ValueError>([&] { norm(x, std::nan("")); }, {"norm", "p must be >= 0", "nan"});
+  check_throws_with<ShapeError>([&] { norm(zeros({2, 0}), -HUGE_VAL, {1}); }, {"norm", "zero elements", "(2, 0)"});
   check_throws_with<ShapeError>([&] { norm(zeros({0, 2}), HUGE_VAL, {0}); }, {"norm", "zero elements", "(0, 2)"});
   check_throws_with<ShapeError>([&] { max(zeros({0, 3})); }, {"max", "empty", "(0, 3)"});
   check_throws_with<ShapeError>([&] { min(zeros({0})); }, {"min", "empty", "(0,)"});

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/test_util.hpp"
@@ -90,6 +91,38 @@ TEST_CASE("factories: rand and randn are reproducible after manual_seed, differe
     CHECK(v >= 0.0);
     CHECK(v < 1.0);
   }
+}
+
+TEST_CASE("factories: manual_seed makes every random draw reproducible (each factory, both dtypes, threads)") {
+  auto draw_all = [] {
+    std::vector<std::vector<double>> d;
+    const Tensor like32 = zeros({3, 2}), like64 = zeros({2, 2}, kFloat64);
+    for (Dtype dt : {kFloat32, kFloat64}) {
+      d.push_back(values(rand({7}, dt)));
+      d.push_back(values(randn({7}, dt)));
+      d.push_back(values(uniform({5}, -3.0, 2.0, dt)));
+      d.push_back(values(normal({5}, 1.0, 0.25, dt)));
+      d.push_back(values(bernoulli({9}, 0.3, dt)));
+    }
+    d.push_back(values(randint(-4, 9, {6})));
+    d.push_back(values(randperm(8)));
+    d.push_back(values(rand_like(like32)));
+    d.push_back(values(randn_like(like64)));
+    return d;
+  };
+  manual_seed(2024);
+  const auto first = draw_all();
+  manual_seed(2024);
+  CHECK(draw_all() == first);
+  CHECK(draw_all() != first);  // the generator moved on
+  // another thread has its own generator: the same seed gives the same draws there
+  std::vector<std::vector<double>> other;
+  std::thread t([&] {
+    manual_seed(2024);
+    other = draw_all();
+  });
+  t.join();
+  CHECK(other == first);
 }
 
 TEST_CASE("factories: rand, randn, uniform and normal statistics") {
