@@ -150,7 +150,11 @@ print(table)
 print("cells: median over runs of each process's median step time [min-max over runs]; ratio = time / OpenBLAS time "
       "(same dtype and threads; > 1 is slower)")
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith(("model name", "cpu family"))), "")
+info = {}
+for l in open("/proc/cpuinfo"):
+    k, _, v = l.partition(":")
+    info.setdefault(k.strip(), v.strip())
+cpu = f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
 json.dump({
     "what": "GEMMs of one training step: W3 = MLP 784-256-128-10 at batch 128 (8 GEMMs), "
             "W6 = Linear 4096x4096 at batch 256 (forward, dW, dX)",
