@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs xgrad's build and run dependencies from Debian 12 packages. Idempotent: a no-op when
 # everything is present. Usage: scripts/setup.sh [--bench] [--sanitizers] [--distributed]
-#   --bench        also LibTorch and PyTorch for the side-by-side benchmarks (large)
+#   --bench        also LibTorch and PyTorch for the side-by-side benchmarks (large), and the other GEMM
+#                  backends that bench/gemm_backends.sh measures against OpenBLAS: BLIS (pthread
+#                  build; it registers as a libblas.so.3 alternative below OpenBLAS's priority, so the
+#                  default BLAS stays OpenBLAS) and oneDNN's headers
 #   --sanitizers   also clang's runtime (LeakSanitizer/libFuzzer) for the reliability checks
 #   --distributed  also Open MPI (headers, libraries, mpirun) for xgrad::distributed (XGRAD_DISTRIBUTED=ON)
 set -euo pipefail
@@ -17,7 +20,7 @@ packages=(
 )
 for arg in "$@"; do
   case $arg in
-    --bench) packages+=(libtorch-dev python3-torch hyperfine) ;;
+    --bench) packages+=(libtorch-dev python3-torch hyperfine libblis-pthread-dev libblis-dev libdnnl-dev) ;;
     --sanitizers) packages+=(clang libclang-rt-14-dev) ;;
     --distributed) packages+=(libopenmpi-dev openmpi-bin) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
