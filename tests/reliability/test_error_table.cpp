@@ -480,8 +480,10 @@ TEST_CASE("error table: load_state_dict with missing, unexpected and mis-shaped 
   };
 
   const std::vector<Row> rows = {
-      {"optim missing option", Kind::value, [&] { opt.load_state_dict(without("param_groups.0.lr")); }, {"param_groups.0.lr"}},
-      {"optim missing group count", Kind::value, [&] { opt.load_state_dict(without("num_param_groups")); }, {"num_param_groups"}},
+      {"optim missing option", Kind::value, [&] { opt.load_state_dict(without("param_groups.0.lr")); },
+       {"AdamOptions", "load_state_dict", "missing key 'param_groups.0.lr'"}},
+      {"optim missing group count", Kind::value, [&] { opt.load_state_dict(without("num_param_groups")); },
+       {"Adam", "load_state_dict", "missing key 'num_param_groups'"}},
       {"optim unexpected buffer", Kind::value, [&] { opt.load_state_dict(with_tensor("state.0.velocity", zeros({4, 3}))); },
        {"Adam", "load_state_dict", "state.0.velocity"}},
       {"optim parameter index out of range", Kind::value, [&] { opt.load_state_dict(with_tensor("state.9.exp_avg", zeros({4, 3}))); },
@@ -489,9 +491,11 @@ TEST_CASE("error table: load_state_dict with missing, unexpected and mis-shaped 
       {"optim mis-shaped buffer", Kind::value, [&] { opt.load_state_dict(with_tensor("state.0.exp_avg", zeros({3, 4}))); },
        {"Adam", "load_state_dict", "state.0.exp_avg", "(3, 4)", "(4, 3)"}},
       {"optim bad option value", Kind::value, [&] { opt.load_state_dict(with_scalar("param_groups.0.beta1", 7.0)); },
-       {"param_groups.0.beta1", "7"}},
+       {"load_state_dict", "param_groups.0.beta1", "beta1 7"}},
       {"optim wrong group size", Kind::value, [&] { opt.load_state_dict(with_scalar("param_groups.0.num_params", 3)); },
        {"Adam", "load_state_dict", "num_params"}},
+      {"optim buffers without a step count", Kind::value, [&] { opt.load_state_dict(without("state.1.step")); },
+       {"Adam", "load_state_dict", "missing key 'state.1.step'", "'state.1.exp_avg'", "'state.1.exp_avg_sq'"}},
       {"optim negative step", Kind::value, [&] { opt.load_state_dict(with_scalar("state.0.step", -1)); }, {"state.0.step", "-1"}},
       {"optim fractional step", Kind::value, [&] { opt.load_state_dict(with_scalar("state.0.step", 1.5)); }, {"state.0.step", "1.5"}},
       {"optim step NaN", Kind::value, [&] { opt.load_state_dict(with_scalar("state.0.step", std::nan(""))); }, {"state.0.step", "nan"}},
