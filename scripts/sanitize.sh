@@ -81,7 +81,7 @@ case $mode in
     run_examples build-asan env
     ;;
   valgrind-examples)
-    command -v valgrind >/dev/null || { echo "sanitize.sh: valgrind not installed" >&2; exit 2; }
+    bash scripts/setup.sh --sanitizers  # valgrind
     # No -march=native: valgrind does not emulate every AVX-512 instruction.
     cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_NATIVE=OFF -DXGRAD_BUILD_TESTS=OFF \
       -DXGRAD_BUILD_EXAMPLES=ON >/dev/null

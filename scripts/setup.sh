@@ -2,7 +2,8 @@
 # Installs xgrad's build and run dependencies from Debian 12 packages. Idempotent: a no-op when
 # everything is present. Usage: scripts/setup.sh [--bench] [--sanitizers]
 #   --bench       also LibTorch and PyTorch for the side-by-side benchmarks (large)
-#   --sanitizers  also clang's runtime (LeakSanitizer/libFuzzer) for the reliability checks
+#   --sanitizers  also clang with its sanitizer and libFuzzer runtime (scripts/fuzz.sh) and valgrind
+#                 (scripts/sanitize.sh valgrind-examples) for the reliability checks
 set -euo pipefail
 
 packages=(
@@ -17,7 +18,7 @@ packages=(
 for arg in "$@"; do
   case $arg in
     --bench) packages+=(libtorch-dev python3-torch hyperfine) ;;
-    --sanitizers) packages+=(clang libclang-rt-14-dev) ;;
+    --sanitizers) packages+=(clang libclang-rt-14-dev valgrind) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
