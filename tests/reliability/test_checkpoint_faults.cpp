@@ -174,15 +174,16 @@ TEST_CASE("checkpoint faults: a full disk or a read-only file system is an IOErr
 
     // 3. A read-only file system: the temporary file cannot even be created.
     train::save_safetensors(path, {{"w", full({1000}, 7.0, kFloat64)}}, {{"v", "old"}});
+    const std::string before_ro = testing::read_bytes(path);
     if (::mount("tmpfs", mnt.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr) != 0) return r + skip_text("remount read-only");
     expect_io_error(
         r, "read-only", [&] { train::save_safetensors(path, {{"w", ones({4})}}, {{"v", "new"}}); },
         {"save_safetensors", path, "cannot create the temporary file", "Read-only file system"});
-    expect_old_intact(r, "read-only", path, testing::read_bytes(path));
+    expect_old_intact(r, "read-only", path, before_ro);
     return r;
   });
   if (report.rfind("SKIP", 0) == 0) {
-    MESSAGE("full-disk injection not possible here (" << report << "); the RLIMIT_FSIZE variant in checkpoint_test.cpp still ran");
+    MESSAGE("fault injection not possible here (" << report << "); the RLIMIT_FSIZE variant in checkpoint_test.cpp still ran");
     return;
   }
   CHECK_MESSAGE(report.empty(), report);
