@@ -292,6 +292,19 @@ void Optimizer::load_state_dict(const OptimizerState& in) {
         t.dtype() == p.dtype() ? t.detach().clone() : t.detach().to(p.dtype()).contiguous();
   }
 
+  // Every update counts a step, so buffers without a step count never come from state_dict(): loading
+  // them would restart the step count (Adam's bias correction) under moments that are not fresh.
+  for (std::size_t i = 0; i < where.size(); ++i) {
+    const ParamState& st = new_state[where[i].first][where[i].second];
+    if (st.step > 0) continue;
+    std::vector<std::string> present;
+    for (std::size_t k = 0; k < st.buffers.size(); ++k)
+      if (st.buffers[k].defined()) present.push_back(fmt::format("'state.{}.{}'", i, names[k]));
+    if (!present.empty())
+      throw ValueError(fmt::format("{}: load_state_dict: missing key 'state.{}.step': parameter {} has state ({}) but no step count",
+                                   who, i, i, fmt::join(present, ", ")));
+  }
+
   for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].set_options(std::move(new_options[g]));
   state_ = std::move(new_state);
 }

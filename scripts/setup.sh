@@ -5,7 +5,8 @@
 #                  backends that bench/gemm_backends.sh measures against OpenBLAS: BLIS (pthread
 #                  build; it registers as a libblas.so.3 alternative below OpenBLAS's priority, so the
 #                  default BLAS stays OpenBLAS) and oneDNN's headers
-#   --sanitizers   also clang's runtime (LeakSanitizer/libFuzzer) for the reliability checks
+#   --sanitizers   also clang with its sanitizer and libFuzzer runtime (scripts/fuzz.sh) and valgrind
+#                  (scripts/sanitize.sh valgrind-examples) for the reliability checks
 #   --distributed  also Open MPI (headers, libraries, mpirun) for xgrad::distributed (XGRAD_DISTRIBUTED=ON)
 set -euo pipefail
 
@@ -21,7 +22,7 @@ packages=(
 for arg in "$@"; do
   case $arg in
     --bench) packages+=(libtorch-dev python3-torch hyperfine libblis-pthread-dev libblis-dev libdnnl-dev) ;;
-    --sanitizers) packages+=(clang libclang-rt-14-dev) ;;
+    --sanitizers) packages+=(clang libclang-rt-14-dev valgrind) ;;
     --distributed) packages+=(libopenmpi-dev openmpi-bin) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac

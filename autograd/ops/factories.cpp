@@ -23,22 +23,49 @@ Tensor generate(const Shape& shape, Dtype dtype, F&& f) {
   return out;
 }
 
-void check_shape(const Shape& shape, const char* op) {
+// Refuses negative dimensions and sizes no buffer can have, naming the factory the user called
+// (empty() checks the same, but under its own name).
+void check_shape(const Shape& shape, Dtype dtype, const char* op) {
   for (auto s : shape)
     if (s < 0) throw ShapeError(fmt::format("{}: negative dimension in shape {}", op, shape_str(shape)));
+  const std::int64_t n = shape_numel(shape);
+  if (n == INT64_MAX) throw ShapeError(fmt::format("{}: shape {} has more than 2^63 - 1 elements", op, shape_str(shape)));
+  if (static_cast<std::uint64_t>(n) > (std::uint64_t{1} << 62) / dtype_size(dtype))
+    throw ShapeError(fmt::format("{}: shape {} of {} needs {} elements of {} bytes: more than 2^62 bytes", op, shape_str(shape),
+                                 dtype_name(dtype), n, dtype_size(dtype)));
 }
 
-}  // namespace
-
-Tensor zeros(const Shape& shape, Dtype dtype) { return full(shape, 0.0, dtype); }
-Tensor ones(const Shape& shape, Dtype dtype) { return full(shape, 1.0, dtype); }
-
-Tensor full(const Shape& shape, double value, Dtype dtype) {
-  check_shape(shape, "full");
+Tensor full_named(const Shape& shape, double value, Dtype dtype, const char* op) {
+  check_shape(shape, dtype, op);
+  if (dtype == kInt64 && !(value >= -0x1p63 && value < 0x1p63))
+    throw ValueError(
+        fmt::format("{}: {} cannot be stored in an int64 tensor (NaN, infinite or outside [-2^63, 2^63))", op, value));
   Tensor out = empty(shape, dtype);
   kernels::fill(out, value);
   return out;
 }
+
+Tensor uniform_named(const Shape& shape, double low, double high, Dtype dtype, const char* op) {
+  check_shape(shape, dtype, op);
+  if (!(low <= high)) throw ValueError(fmt::format("{}: expected low <= high, got low={} high={}", op, low, high));
+  std::uniform_real_distribution<double> dist(low, high);
+  auto& gen = generator();
+  return generate(shape, dtype, [&](std::int64_t) { return dist(gen); });
+}
+
+Tensor normal_named(const Shape& shape, double mean, double stddev, Dtype dtype, const char* op) {
+  check_shape(shape, dtype, op);
+  if (!(stddev >= 0)) throw ValueError(fmt::format("{}: stddev must be non-negative, got {}", op, stddev));
+  std::normal_distribution<double> dist(mean, stddev);
+  auto& gen = generator();
+  return generate(shape, dtype, [&](std::int64_t) { return dist(gen); });
+}
+
+}  // namespace
+
+Tensor zeros(const Shape& shape, Dtype dtype) { return full_named(shape, 0.0, dtype, "zeros"); }
+Tensor ones(const Shape& shape, Dtype dtype) { return full_named(shape, 1.0, dtype, "ones"); }
+Tensor full(const Shape& shape, double value, Dtype dtype) { return full_named(shape, value, dtype, "full"); }
 
 Tensor eye(std::int64_t n, std::int64_t m, Dtype dtype) {
   if (m < 0) m = n;
@@ -63,28 +90,13 @@ Tensor linspace(double start, double end, std::int64_t steps, Dtype dtype) {
   return generate({steps}, dtype, [=](std::int64_t i) { return i == steps - 1 && steps > 1 ? end : start + static_cast<double>(i) * h; });
 }
 
-Tensor rand(const Shape& shape, Dtype dtype) { return uniform(shape, 0.0, 1.0, dtype); }
-
-Tensor uniform(const Shape& shape, double low, double high, Dtype dtype) {
-  check_shape(shape, "uniform");
-  if (!(low <= high)) throw ValueError(fmt::format("uniform: expected low <= high, got low={} high={}", low, high));
-  std::uniform_real_distribution<double> dist(low, high);
-  auto& gen = generator();
-  return generate(shape, dtype, [&](std::int64_t) { return dist(gen); });
-}
-
-Tensor randn(const Shape& shape, Dtype dtype) { return normal(shape, 0.0, 1.0, dtype); }
-
-Tensor normal(const Shape& shape, double mean, double stddev, Dtype dtype) {
-  check_shape(shape, "normal");
-  if (!(stddev >= 0)) throw ValueError(fmt::format("normal: stddev must be non-negative, got {}", stddev));
-  std::normal_distribution<double> dist(mean, stddev);
-  auto& gen = generator();
-  return generate(shape, dtype, [&](std::int64_t) { return dist(gen); });
-}
+Tensor rand(const Shape& shape, Dtype dtype) { return uniform_named(shape, 0.0, 1.0, dtype, "rand"); }
+Tensor uniform(const Shape& shape, double low, double high, Dtype dtype) { return uniform_named(shape, low, high, dtype, "uniform"); }
+Tensor randn(const Shape& shape, Dtype dtype) { return normal_named(shape, 0.0, 1.0, dtype, "randn"); }
+Tensor normal(const Shape& shape, double mean, double stddev, Dtype dtype) { return normal_named(shape, mean, stddev, dtype, "normal"); }
 
 Tensor bernoulli(const Shape& shape, double p, Dtype dtype) {
-  check_shape(shape, "bernoulli");
+  check_shape(shape, dtype, "bernoulli");
   if (!(p >= 0 && p <= 1)) throw ValueError(fmt::format("bernoulli: probability must be in [0, 1], got {}", p));
   std::uniform_real_distribution<double> dist(0.0, 1.0);
   auto& gen = generator();
@@ -92,7 +104,7 @@ Tensor bernoulli(const Shape& shape, double p, Dtype dtype) {
 }
 
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape) {
-  check_shape(shape, "randint");
+  check_shape(shape, kInt64, "randint");
   if (low >= high) throw ValueError(fmt::format("randint: expected low < high, got low={} high={}", low, high));
   std::uniform_int_distribution<std::int64_t> dist(low, high - 1);
   auto& gen = generator();
@@ -164,7 +176,7 @@ Tensor tensor(const NestedList& values, Dtype dtype) {
 namespace {
 template <class S>
 Tensor from_values(const std::vector<S>& values, const Shape& shape, Dtype dtype) {
-  check_shape(shape, "from_vector");
+  check_shape(shape, dtype, "from_vector");
   if (static_cast<std::int64_t>(values.size()) != shape_numel(shape))
     throw ShapeError(fmt::format("from_vector: {} values do not fill shape {} ({} elements)", values.size(), shape_str(shape),
                                  shape_numel(shape)));

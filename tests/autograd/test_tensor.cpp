@@ -148,7 +148,7 @@ TEST_CASE("factories: rand, randn, uniform and normal statistics") {
   CHECK(*std::max_element(u.begin(), u.end()) < 4.0);
   check_throws_with<ValueError>([] { uniform({2}, 1.0, 0.0); }, {"uniform", "low=1", "high=0"});
   check_throws_with<ValueError>([] { normal({2}, 0.0, -1.0); }, {"normal", "stddev", "-1"});
-  check_throws_with<ShapeError>([] { randn({-2}); }, {"normal", "(-2,)"});
+  check_throws_with<ShapeError>([] { randn({-2}); }, {"randn", "(-2,)"});
 }
 
 TEST_CASE("factories: bernoulli") {

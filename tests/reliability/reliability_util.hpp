@@ -2,10 +2,12 @@
 // Helpers of the reliability tests (tests/reliability/): memory measurements from /proc and
 // sanitizer detection.
 
+#include <time.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 namespace xgrad::testing {
 
@@ -39,6 +41,14 @@ inline std::int64_t peak_rss_bytes() {
     std::getline(f, rest);
   }
   return -1;
+}
+
+/// CPU time of the calling thread in seconds. Time bounds in tests use it rather than the wall clock,
+/// which on a shared machine also counts the time other processes had the CPU.
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 /// True in AddressSanitizer / ThreadSanitizer builds (GCC and clang), where memory figures and

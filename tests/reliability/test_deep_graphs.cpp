@@ -9,7 +9,6 @@
 
 #include <xgrad/xgrad.hpp>
 
-#include <chrono>
 #include <cstddef>
 
 #include "reliability/reliability_util.hpp"
@@ -53,17 +52,21 @@ std::int64_t trimmed_rss() {
   return testing::rss_bytes();
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// CPU seconds of this thread since `t0` (a thread_cpu_seconds() value): the bounds hold on a busy
+// machine too.
+double seconds_since(double t0) { return testing::thread_cpu_seconds() - t0; }
 
 constexpr std::int64_t kMB = std::int64_t{1} << 20;
+
+// CPU-time bound of the 10^6-node tests in builds without optimization (-O0 ASan+UBSan measured 24 s for
+// the chain and 66 s for the wide graph); quadratic behaviour at 10^6 nodes would take hours.
+constexpr double kUnoptimizedBound = 300.0;
 
 }  // namespace
 
 TEST_CASE("deep graphs: a 1,000,000-op chain builds, backpropagates and is destroyed") {
   const std::int64_t heap0 = heap_in_use();
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = testing::thread_cpu_seconds();
   {
     const Tensor x = scalar_tensor(0.5, kFloat64).requires_grad_();
     Tensor y = x;
@@ -73,17 +76,17 @@ TEST_CASE("deep graphs: a 1,000,000-op chain builds, backpropagates and is destr
     const double build = seconds_since(t0);
     y.backward();
     CHECK(x.grad().item<double>() == 1.0);
-    MESSAGE("1,000,000-op chain: built in " << build << " s, backward done at " << seconds_since(t0) << " s");
+    MESSAGE("1,000,000-op chain (CPU seconds): built in " << build << " s, backward done at " << seconds_since(t0) << " s");
   }  // y (the whole chain) is destroyed here
   const double total = seconds_since(t0);
-  MESSAGE("chain destroyed at " << total << " s");
-  CHECK(total < (testing::kOptimized ? 10.0 : 90.0));  // a bound against quadratic behaviour, not a benchmark
+  MESSAGE("chain destroyed at CPU " << total << " s");
+  CHECK(total < (testing::kOptimized ? 10.0 : kUnoptimizedBound));  // against quadratic behaviour, not a benchmark
   CHECK(heap_in_use() - heap0 < kMB);
 }
 
 TEST_CASE("deep graphs: a 1,000,000-node wide graph (fan-out and one 1,000,000-input node)") {
   const std::int64_t heap0 = heap_in_use();
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = testing::thread_cpu_seconds();
   {
     const Tensor x = scalar_tensor(2.0, kFloat64).requires_grad_();
     TensorList terms;
@@ -98,12 +101,12 @@ TEST_CASE("deep graphs: a 1,000,000-node wide graph (fan-out and one 1,000,000-i
     CHECK(s.item<double>() == doctest::Approx(2.0 * 999999.0));
     s.backward();
     CHECK(x.grad().item<double>() == 999999.0);
-    MESSAGE("wide graph: fan-out built at " << fan_out << " s, stacked at " << built << " s, backward done at " << seconds_since(t0)
+    MESSAGE("wide graph (CPU seconds): fan-out built at " << fan_out << " s, stacked at " << built << " s, backward done at " << seconds_since(t0)
                                             << " s");
   }
   const double total = seconds_since(t0);
-  MESSAGE("1,000,000-node wide graph: built, differentiated and destroyed in " << total << " s");
-  CHECK(total < (testing::kOptimized ? 10.0 : 90.0));  // a bound against quadratic behaviour, not a benchmark
+  MESSAGE("1,000,000-node wide graph: built, differentiated and destroyed in CPU " << total << " s");
+  CHECK(total < (testing::kOptimized ? 10.0 : kUnoptimizedBound));  // against quadratic behaviour, not a benchmark
   CHECK(heap_in_use() - heap0 < kMB);
 }
 
