@@ -309,7 +309,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
         break;
       }
       case UnaryOp::softplus:  // p0 = beta, p1 = threshold
-        run([a, b, one](auto&& v) { return xt::where(a * v > b, v, xt::log1p(xt::exp(a * v)) / a); });
+        run([a, b](auto&& v) { return xt::where(a * v > b, v, xt::log1p(xt::exp(a * v)) / a); });
         break;
       case UnaryOp::gelu: {
         const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
