@@ -80,10 +80,11 @@ Cache& cache() {
 
 // Note [object pool]
 // Small objects (tensor and storage headers, graph nodes) come from per-thread free lists, one per
-// 16-byte size class up to 512 bytes. The lists hold at most kPoolBytes in all (a burst beyond that,
+// 16-byte size class up to 1 KiB (graph nodes with inline edges, saved tensors and the captures of
+// their backward lambda are 400-700 bytes). The lists hold at most kPoolBytes in all (a burst beyond that,
 // e.g. tearing down a million-node graph, goes back to the C library) and are emptied with the
 // buffer cache by empty_allocator_cache() and at thread exit.
-constexpr std::size_t kPoolGranule = 16, kPoolMaxBytes = 512, kPoolClasses = kPoolMaxBytes / kPoolGranule;
+constexpr std::size_t kPoolGranule = 16, kPoolMaxBytes = 1024, kPoolClasses = kPoolMaxBytes / kPoolGranule;
 constexpr std::size_t kPoolBytes = std::size_t{1} << 20;
 
 thread_local bool t_pool_destroyed = false;

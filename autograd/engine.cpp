@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
 
 #include "detail/record.hpp"
@@ -30,12 +32,74 @@ struct Target {  // an input of autograd::grad: the edge its gradient arrives on
   std::uint32_t input_nr;
 };
 
-std::vector<Node*> topological_order(const std::vector<Node*>& roots, std::uint64_t epoch) {
-  std::vector<Node*> post;
+// The vectors one backward pass needs, kept per thread between passes so that the backward of a small
+// graph allocates nothing of its own (Note [per-op overhead] in docs/design.md). A pass started while
+// another runs on the same thread (a hook calling backward) takes a second Scratch.
+struct Scratch {
+  std::vector<std::pair<Edge, Tensor>> root_grads;  // the edges keep the root nodes alive
+  std::vector<Node*> roots;
+  std::vector<Node*> order;
   std::vector<std::pair<Node*, std::size_t>> stack;
-  post.reserve(64);  // one allocation each for small graphs (backward of a scalar step)
-  stack.reserve(32);
-  for (Node* r : roots) {
+  std::vector<TensorList> spare_lists;  // emptied gradient lists, reused as node buffers
+
+  TensorList take_list() {
+    if (spare_lists.empty()) return {};
+    TensorList l = std::move(spare_lists.back());
+    spare_lists.pop_back();
+    return l;
+  }
+  void give_list(TensorList&& l) {
+    // only small lists: a node with a million inputs must not leave a million slots behind
+    if (l.capacity() == 0 || l.capacity() > 16 || spare_lists.size() >= 32) return;
+    l.clear();
+    spare_lists.push_back(std::move(l));
+  }
+  void clear() noexcept {
+    root_grads.clear();
+    roots.clear();
+    order.clear();
+    stack.clear();
+    // a huge graph leaves huge vectors behind: give that memory back
+    if (order.capacity() > 4096) {
+      std::vector<Node*>().swap(order);
+      std::vector<std::pair<Node*, std::size_t>>().swap(stack);
+    }
+  }
+};
+
+class ScratchLease {  // borrows a Scratch of this thread for one pass
+ public:
+  ScratchLease() {
+    auto& free = free_list();
+    if (free.empty()) {
+      owned_ = std::make_unique<Scratch>();
+    } else {
+      owned_ = std::move(free.back());
+      free.pop_back();
+    }
+  }
+  ~ScratchLease() {
+    owned_->clear();
+    auto& free = free_list();
+    if (free.size() < 4) free.push_back(std::move(owned_));
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  Scratch* operator->() const noexcept { return owned_.get(); }
+  Scratch& operator*() const noexcept { return *owned_; }
+
+ private:
+  static std::vector<std::unique_ptr<Scratch>>& free_list() {
+    thread_local std::vector<std::unique_ptr<Scratch>> list;
+    return list;
+  }
+  std::unique_ptr<Scratch> owned_;
+};
+
+void topological_order(Scratch& sc, std::uint64_t epoch) {
+  std::vector<Node*>& post = sc.order;
+  auto& stack = sc.stack;
+  for (Node* r : sc.roots) {
     if (r->epoch_ == epoch) continue;
     r->epoch_ = epoch;
     stack.emplace_back(r, 0);
@@ -53,7 +117,6 @@ std::vector<Node*> topological_order(const std::vector<Node*>& roots, std::uint6
       }
     }
   }
-  return post;
 }
 
 void accumulate_into(Tensor& slot, Tensor&& g, bool create_graph) {
@@ -112,13 +175,23 @@ struct Cleanup {  // clears engine state from every visited node, also when an e
   }
 };
 
+/// The gradient buffer of `node`, one slot per output (a recycled list when it has none yet).
+TensorList& buffer_of(Node& node, Scratch& sc) {
+  if (node.buffer_.size() < node.outputs_.size()) {
+    if (node.buffer_.capacity() == 0) node.buffer_ = sc.take_list();
+    node.buffer_.resize(node.outputs_.size());
+  }
+  return node.buffer_;
+}
+
 // Runs the backward pass. With `targets`, captures the gradients arriving at them instead of
 // accumulating into leaves, and runs only the nodes that lead to a target.
-TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph, bool create_graph,
+TensorList run(std::span<const Tensor> outputs, std::span<const Tensor> grad_outputs, bool retain_graph, bool create_graph,
                const std::vector<Target>* targets, const char* op) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     detail::raise<ValueError>(op, fmt::format("got {} outputs but {} gradients", outputs.size(), grad_outputs.size()));
-  std::vector<std::pair<Edge, Tensor>> root_grads;  // the edges keep the root nodes alive
+  ScratchLease sc;
+  auto& root_grads = sc->root_grads;
   root_grads.reserve(outputs.size());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
@@ -143,10 +216,9 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
   }
 
   const std::uint64_t epoch = g_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
-  std::vector<Node*> roots;
-  roots.reserve(root_grads.size());
-  for (auto& [edge, g] : root_grads) roots.push_back(edge.node.get());
-  std::vector<Node*> order = topological_order(roots, epoch);
+  for (auto& [edge, g] : root_grads) sc->roots.push_back(edge.node.get());
+  topological_order(*sc, epoch);
+  std::vector<Node*>& order = sc->order;
   Cleanup cleanup{&order};
 
   TensorList captured;
@@ -162,9 +234,7 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
   }
 
   for (auto& [edge, g] : root_grads) {
-    Node& n = *edge.node;
-    if (n.buffer_.size() < n.outputs_.size()) n.buffer_.resize(n.outputs_.size());
-    accumulate_into(n.buffer_[edge.input_nr], std::move(g), create_graph);
+    accumulate_into(buffer_of(*edge.node, *sc)[edge.input_nr], std::move(g), create_graph);
   }
 
   AutoGradMode mode(create_graph);
@@ -231,7 +301,7 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
     }
     // apply() may have returned (and so shared) the incoming gradients: drop our references, so that
     // accumulation below can add in place into buffers nobody else sees.
-    grads.clear();
+    sc->give_list(std::move(grads));
     if (t_trace != nullptr) {
       const BackwardTraceFn* trace = t_trace;
       t_trace = nullptr;  // no tracing of whatever the observer itself computes
@@ -261,9 +331,9 @@ TensorList run(const TensorList& outputs, const TensorList& grad_outputs, bool r
                      ? std::move(input_grads[i])
                      : validate(std::move(input_grads[i]), node, fmt::format("returned a gradient for input {}", i),
                                 child.outputs_[e.input_nr]);
-      if (child.buffer_.size() < child.outputs_.size()) child.buffer_.resize(child.outputs_.size());
-      accumulate_into(child.buffer_[e.input_nr], std::move(g), create_graph);
+      accumulate_into(buffer_of(child, *sc)[e.input_nr], std::move(g), create_graph);
     }
+    sc->give_list(std::move(input_grads));
   }
   return captured;
 }
@@ -279,6 +349,7 @@ BackwardTraceGuard::~BackwardTraceGuard() { t_trace = previous_; }
 void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {
   run(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, nullptr, "backward");
 }
+
 
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
                 GradOptions options) {
@@ -307,6 +378,11 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
 }  // namespace xgrad::autograd
 
 namespace xgrad::detail {
+void backward_one(const Tensor& output, const Tensor& grad_output, BackwardOptions options) {
+  autograd::run(std::span<const Tensor>(&output, 1), std::span<const Tensor>(&grad_output, 1),
+                options.retain_graph || options.create_graph, options.create_graph, nullptr, "backward");
+}
+
 void check_forward_anomaly(const Tensor& t, const char* op, const Where& where) {
   // Inside a backward function the engine checks the returned gradients instead (see t_in_backward_fn).
   if (autograd::t_in_backward_fn || kernels::all_finite(t)) return;

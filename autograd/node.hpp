@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "inline_vector.hpp"
 #include "tensor.hpp"
 
 namespace xgrad {
@@ -71,17 +72,21 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Unpacks saved tensor `i` (with the in-place version check).
   Tensor saved(std::size_t i);
 
-  const std::vector<Edge>& next_edges() const noexcept { return next_edges_; }
-  const std::vector<OutputMeta>& outputs() const noexcept { return outputs_; }
+  /// One edge per input (inline for up to two inputs: most nodes allocate nothing but themselves).
+  using EdgeList = InlineVector<Edge, 2>;
+  using OutputList = InlineVector<OutputMeta, 1>;
+  using SavedList = InlineVector<SavedTensor, 2>;
+  const EdgeList& next_edges() const noexcept { return next_edges_; }
+  const OutputList& outputs() const noexcept { return outputs_; }
   std::uint64_t sequence_nr() const noexcept { return sequence_nr_; }
   /// The user's call site of the forward op (for anomaly mode and error messages).
   const Where& where() const noexcept { return where_; }
   bool released() const noexcept { return released_; }
 
   // ---- library-internal bookkeeping (used by the recording helpers and the engine) ----------
-  std::vector<Edge> next_edges_;
-  std::vector<OutputMeta> outputs_;
-  std::vector<SavedTensor> saved_;
+  EdgeList next_edges_;
+  OutputList outputs_;
+  SavedList saved_;
   std::vector<std::pair<std::uint32_t, std::pair<int, TensorHook>>> pre_hooks_;  // output_nr, hook
   std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained_;    // retain_grad()
   Where where_{};

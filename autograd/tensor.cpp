@@ -273,7 +273,7 @@ void Tensor::remove_hook(int handle) const {
 }
 
 void Tensor::backward(const Tensor& gradient, BackwardOptions options) const {
-  autograd::backward({*this}, {gradient}, options);
+  detail::backward_one(*this, gradient, options);
 }
 
 Tensor Tensor::detach() const {

@@ -4,7 +4,7 @@
 // creates and destroys dozens of them; the C library's allocator serves bursts of same-sized
 // objects from slower bins once its small per-thread cache is full, the pool never does.
 //
-// Free lists per 16-byte size class up to 512 bytes, bounded (Note [object pool] in allocator.cpp);
+// Free lists per 16-byte size class up to 1 KiB, bounded (Note [object pool] in allocator.cpp);
 // larger requests go to operator new. Blocks freed on another thread join that thread's pool.
 // Sanitizer builds (XGRAD_NO_ALLOCATOR_CACHE) pass every request through to operator new/delete.
 

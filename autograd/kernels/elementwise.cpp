@@ -69,6 +69,73 @@ void inplace1(const Tensor& a, F&& f) {
   }
 }
 
+// Note [raw arithmetic loops]: add, sub, mul and div of contiguous operands (same shape, or one side a
+// single element) run as plain pointer loops, which GCC vectorizes at -O3. Each element is one IEEE
+// operation, so the result is bit-identical to the xtensor path, whatever the vector width; what the
+// loops save is xtensor's per-call set-up (adaptors, shape checks), which dominates small tensors
+// (Note [per-op overhead] in docs/design.md). `SA`/`SB` = 0 reads one broadcast element.
+template <class T, int SA, int SB, class F>
+void raw_loop(T* o, const T* a, const T* b, std::int64_t n, F f) {
+  if constexpr (SA == 0) {
+    const T x = *a;
+    for (std::int64_t i = 0; i < n; ++i) o[i] = f(x, b[i * SB]);
+  } else if constexpr (SB == 0) {
+    const T y = *b;
+    for (std::int64_t i = 0; i < n; ++i) o[i] = f(a[i], y);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+  }
+}
+
+template <class T, int SA, int SB>
+void raw_arith(BinaryOp op, T* o, const T* a, const T* b, std::int64_t n) {
+  switch (op) {
+    case BinaryOp::add: raw_loop<T, SA, SB>(o, a, b, n, [](T x, T y) { return x + y; }); return;
+    case BinaryOp::sub: raw_loop<T, SA, SB>(o, a, b, n, [](T x, T y) { return x - y; }); return;
+    case BinaryOp::mul: raw_loop<T, SA, SB>(o, a, b, n, [](T x, T y) { return x * y; }); return;
+    default: raw_loop<T, SA, SB>(o, a, b, n, [](T x, T y) { return x / y; }); return;
+  }
+}
+
+bool is_raw_arith(BinaryOp op, Dtype dtype) {
+  return is_floating(dtype) && (op == BinaryOp::add || op == BinaryOp::sub || op == BinaryOp::mul || op == BinaryOp::div);
+}
+
+/// out = a op b through raw_arith when the layouts allow it; false when they do not. `out` may be `a`
+/// (in place): the loops read element i before writing it.
+bool try_raw_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (!is_raw_arith(op, out.dtype()) || !a.is_contiguous() || !b.is_contiguous() || !out.is_contiguous()) return false;
+  const std::int64_t n = out.numel(), na = a.numel(), nb = b.numel();
+  // An operand that broadcasts to out's shape with as many elements has out's layout (its dims equal
+  // out's trailing dims, and out's extra leading dims are 1).
+  if (!((na == n || na == 1) && (nb == n || nb == 1))) return false;
+  dispatch_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* po = static_cast<T*>(out.impl()->data_ptr());
+    const T* pa = static_cast<const T*>(a.impl()->data_ptr());
+    const T* pb = static_cast<const T*>(b.impl()->data_ptr());
+    if (na == n && nb == n) raw_arith<T, 1, 1>(op, po, pa, pb, n);
+    else if (na == n) raw_arith<T, 1, 0>(op, po, pa, pb, n);
+    else if (nb == n) raw_arith<T, 0, 1>(op, po, pa, pb, n);
+    else raw_arith<T, 0, 0>(op, po, pa, pb, n);
+  });
+  return true;
+}
+
+/// out = a op s (or s op a) through raw_arith for a contiguous `a`; false otherwise.
+bool try_raw_scalar(BinaryOp op, const Tensor& out, const Tensor& a, double s, bool scalar_first) {
+  if (!is_raw_arith(op, out.dtype()) || !a.is_contiguous() || !out.is_contiguous()) return false;
+  dispatch_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = static_cast<T>(s);
+    T* po = static_cast<T*>(out.impl()->data_ptr());
+    const T* pa = static_cast<const T*>(a.impl()->data_ptr());
+    if (scalar_first) raw_arith<T, 0, 1>(op, po, &v, pa, out.numel());
+    else raw_arith<T, 1, 0>(op, po, pa, &v, out.numel());
+  });
+  return true;
+}
+
 [[noreturn]] void int_unsupported(const char* what) {
   throw DtypeError(std::string("kernel ") + what + ": not defined for int64 tensors");
 }
@@ -188,8 +255,8 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "binary kernel"), a.dtype());
-  if (out.numel() == 0) return out;
+  Tensor out = empty(a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), "binary kernel"), a.dtype());
+  if (out.numel() == 0 || try_raw_binary(op, out, a, b)) return out;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     with_binary<T>(op, [&](auto f) { assign2<T>(out, a, b, f); });
@@ -199,7 +266,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) {
   Tensor out = empty(a.shape(), a.dtype());
-  if (out.numel() == 0) return out;
+  if (out.numel() == 0 || try_raw_scalar(op, out, a, s, scalar_first)) return out;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(s);
@@ -212,7 +279,7 @@ Tensor binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) 
 }
 
 void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b) {
-  if (a.numel() == 0) return;
+  if (a.numel() == 0 || try_raw_binary(op, a, a, b)) return;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     with_binary<T>(op, [&](auto f) { inplace2<T>(a, b, f); });
@@ -220,7 +287,7 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 void binary_scalar_inplace(BinaryOp op, const Tensor& a, double s) {
-  if (a.numel() == 0) return;
+  if (a.numel() == 0 || try_raw_scalar(op, a, a, s, false)) return;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(s);
@@ -229,7 +296,7 @@ void binary_scalar_inplace(BinaryOp op, const Tensor& a, double s) {
 }
 
 void axpy_inplace(const Tensor& a, const Tensor& b, double alpha) {
-  if (a.numel() == 0) return;
+  if (a.numel() == 0 || (alpha == 1.0 && try_raw_binary(BinaryOp::add, a, a, b))) return;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T al = static_cast<T>(alpha);
