@@ -80,7 +80,12 @@ bool is_elementwise(const Node& n) {
   return ops.count(n.name()) > 0;
 }
 
-const AccumulateGrad* as_leaf(const Node* n) { return dynamic_cast<const AccumulateGrad*>(n); }
+// The AccumulateGrad behind a node whose leaf is still alive (a leaf dropped by its owner while the
+// graph lives has nothing left to show).
+const AccumulateGrad* as_leaf(const Node* n) {
+  const auto* acc = dynamic_cast<const AccumulateGrad*>(n);
+  return acc != nullptr && acc->leaf() ? acc : nullptr;
+}
 
 // The graph of one recorded pass, with labels and named values.
 struct Graph {

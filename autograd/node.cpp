@@ -98,12 +98,14 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, std::size_t index
   return data_;
 }
 
-AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {
-  outputs_.push_back({leaf_->shape, leaf_->dtype});
+AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("AccumulateGrad"), leaf_(leaf) {
+  outputs_.push_back({leaf->shape, leaf->dtype});
 }
 
 Tensor AccumulateGrad::run_hooks(Tensor g) const {
-  for (auto& [handle, hook] : leaf_->hooks) {
+  const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!leaf) return g;
+  for (auto& [handle, hook] : leaf->hooks) {
     Tensor r = hook(g);
     if (r.defined()) g = std::move(r);
   }
@@ -112,12 +114,13 @@ Tensor AccumulateGrad::run_hooks(Tensor g) const {
 
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor g = std::move(grads[0]);
-  if (!g.defined()) return {};
+  const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!g.defined() || !leaf) return {};  // a leaf nobody holds any more: no one can read its gradient
   g = run_hooks(std::move(g));
-  if (g.shape() != leaf_->shape || g.dtype() != leaf_->dtype)
+  if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
     throw GraphError(fmt::format("AccumulateGrad: gradient of shape {} and dtype {} does not match the leaf's shape {} and dtype {}",
-                                 shape_str(g.shape()), dtype_name(g.dtype()), shape_str(leaf_->shape), dtype_name(leaf_->dtype)));
-  auto& slot = leaf_->grad;
+                                 shape_str(g.shape()), dtype_name(g.dtype()), shape_str(leaf->shape), dtype_name(leaf->dtype)));
+  auto& slot = leaf->grad;
   if (GradMode::is_enabled()) {  // create_graph: keep the gradient's own graph
     slot = slot ? add(Tensor(slot), g).impl() : g.impl();
   } else if (!slot) {
@@ -131,12 +134,12 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   } else {
     Tensor(slot).add_(g);
   }
-  if (!leaf_->post_accumulate_hooks.empty()) {
+  if (!leaf->post_accumulate_hooks.empty()) {
     g = Tensor();  // the hooks may modify grad() in place: hold no second reference to its buffer
     // a copy, so that a hook may remove itself (or others) while they run
-    const auto hooks = leaf_->post_accumulate_hooks;
-    const Tensor leaf(leaf_);
-    for (const auto& [handle, hook] : hooks) hook(leaf);
+    const auto hooks = leaf->post_accumulate_hooks;
+    const Tensor handle(leaf);
+    for (const auto& [id, hook] : hooks) hook(handle);
   }
   return {};
 }
@@ -145,12 +148,8 @@ Edge gradient_edge(const Tensor& t) {
   TensorImpl& impl = *t.impl();
   if (impl.grad_fn) return {impl.grad_fn, impl.output_nr};
   if (!impl.requires_grad) return {};
-  std::shared_ptr<Node> acc = impl.grad_accumulator.lock();
-  if (!acc) {
-    acc = detail::make_pooled<AccumulateGrad>(t.impl());
-    impl.grad_accumulator = acc;
-  }
-  return {std::move(acc), 0};
+  if (!impl.grad_accumulator) impl.grad_accumulator = detail::make_pooled<AccumulateGrad>(t.impl());
+  return {impl.grad_accumulator, 0};
 }
 
 void detail::attach(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,

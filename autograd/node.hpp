@@ -115,14 +115,17 @@ class FunctionNode final : public Node {
 /// The node at the end of every leaf's edges: adds the incoming gradient into the leaf's grad().
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf);
   TensorList apply(TensorList&& grads) override;
   /// Runs the leaf's hooks (Tensor::register_hook) on `g`; returns the possibly replaced gradient.
   Tensor run_hooks(Tensor g) const;
-  const std::shared_ptr<TensorImpl>& leaf() const noexcept { return leaf_; }
+  /// The leaf, or null once every handle of it is gone.
+  std::shared_ptr<TensorImpl> leaf() const noexcept { return leaf_.lock(); }
 
  private:
-  std::shared_ptr<TensorImpl> leaf_;
+  // Weak: the leaf owns this node (TensorImpl::grad_accumulator) so that it is made once per leaf,
+  // not once per training step (Note [per-op overhead] in docs/design.md).
+  std::weak_ptr<TensorImpl> leaf_;
 };
 
 /// The edge that gradients for `t` must follow: its grad_fn, or its AccumulateGrad for a leaf that

@@ -36,6 +36,7 @@ Storage::~Storage() {
 
 TensorImpl::~TensorImpl() {
   if (grad_fn) detail::release_node(std::move(grad_fn));
+  if (grad_accumulator) detail::release_node(std::move(grad_accumulator));
 }
 
 void TensorImpl::recompute_layout() {

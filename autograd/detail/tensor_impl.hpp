@@ -48,7 +48,7 @@ struct TensorImpl {
   bool retains_grad = false;
   std::uint32_t output_nr = 0;
   std::shared_ptr<Node> grad_fn;          // null for leaves
-  std::weak_ptr<Node> grad_accumulator;   // leaves: the AccumulateGrad node, created on demand
+  std::shared_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node, created on first use
   std::shared_ptr<TensorImpl> grad;
   std::vector<std::pair<int, TensorHook>> hooks;  // leaf hooks (non-leaf hooks live on grad_fn)
   std::vector<std::pair<int, PostAccumulateGradHook>> post_accumulate_hooks;  // leaves only

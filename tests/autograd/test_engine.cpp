@@ -400,6 +400,30 @@ TEST_CASE("engine: backward with create_graph makes x.grad differentiable") {
   CHECK(allclose(x.grad(), from_vector({6.0, 12.0}, {2}, kFloat64)));
 }
 
+TEST_CASE("engine: a leaf keeps one AccumulateGrad node across steps, and the graph does not keep the leaf") {
+  Tensor x = scalar_leaf(2.0);
+  Tensor y1 = x * 3.0;
+  const std::weak_ptr<Node> acc = y1.grad_fn()->next_edges()[0].node;
+  y1.backward();
+  y1 = Tensor();  // the first graph is gone; the leaf still owns its accumulator
+  REQUIRE_FALSE(acc.expired());
+  Tensor y2 = x * 5.0;
+  CHECK(y2.grad_fn()->next_edges()[0].node == acc.lock());  // made once per leaf, not once per graph
+  y2.backward();
+  CHECK(value(x.grad()) == 8.0);
+
+  // Dropping the leaf while a graph still uses it (add saves nothing, so only the AccumulateGrad node
+  // refers to z, weakly): z is freed, backward still runs and reaches w.
+  Tensor z = scalar_leaf(1.5);
+  Tensor w = scalar_leaf(4.0);
+  const auto z_impl = observe(z);
+  Tensor out = (z + w) * 2.0;
+  z = Tensor();
+  CHECK(z_impl.expired());
+  out.backward();
+  CHECK(value(w.grad()) == 2.0);
+}
+
 TEST_CASE("engine: Hessian-vector product") {
   // f(x) = Σ x_i³ + (Σ x_i)²  ->  H = diag(6x) + 2·11ᵀ,  Hv = 6 x ⊙ v + 2 (Σ v) 1
   Tensor x = from_vector({0.5, -1.0, 2.0}, {3}, kFloat64).requires_grad_();
