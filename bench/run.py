@@ -116,7 +116,7 @@ def worker_argv(system, build):
 BLAS_CORE = "auto"  # set from --blas-core
 
 
-def thread_env(threads):
+def thread_env(threads, system=None):
     env = dict(os.environ)
     if BLAS_CORE == "auto":
         env.pop("OPENBLAS_CORETYPE", None)  # let OpenBLAS pick the kernels for this CPU
@@ -124,6 +124,12 @@ def thread_env(threads):
         env["OPENBLAS_CORETYPE"] = BLAS_CORE
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[k] = str(threads)
+    if system == "xgrad":
+        # xgrad's recommended launch (autograd/threads.hpp): OpenBLAS loads single-threaded and the
+        # worker's xgrad::set_num_threads(T) starts the other T-1 BLAS threads at the first product
+        # big enough to split (Note [lazy BLAS threads]); LibTorch's torch::set_num_threads does not
+        # reach OpenBLAS, so its workers keep OPENBLAS_NUM_THREADS=T.
+        env["OPENBLAS_NUM_THREADS"] = "1"
     env["OMP_WAIT_POLICY"] = "PASSIVE"
     return env
 
@@ -580,7 +586,7 @@ def main():
     infos = {}
     for t in a.threads:
         for s in systems:
-            w = Worker(s, t, worker_argv(s, a.build), thread_env(t), os.path.join(logdir, f"{s}-T{t}.log"))
+            w = Worker(s, t, worker_argv(s, a.build), thread_env(t, s), os.path.join(logdir, f"{s}-T{t}.log"))
             workers[(s, t)] = w
             EXCLUDE_PIDS.add(w.proc.pid)
             try:

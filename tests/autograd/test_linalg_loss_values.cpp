@@ -210,6 +210,25 @@ TEST_CASE("set_num_threads / get_num_threads") {
   check_throws_with<ValueError>([] { set_num_threads(0); }, {"set_num_threads", "0"});
 }
 
+extern "C" int openblas_get_num_threads();  // what OpenBLAS itself was given (the test links OpenBLAS via xgrad)
+
+TEST_CASE("set_num_threads: a larger count reaches BLAS at the first product big enough to split") {
+  const int before = get_num_threads();
+  set_num_threads(1);
+  set_num_threads(2);
+  CHECK(get_num_threads() == 2);            // what the program asked for
+  CHECK(openblas_get_num_threads() == 1);   // pending: no thread started yet
+  const Tensor small = ones({8, 8}, kFloat64);
+  check_values(matmul(small, small).sum(), {512});  // 8·8·8 = 512 <= 262144: stays single-threaded
+  CHECK(openblas_get_num_threads() == 1);
+  const Tensor big = ones({128, 128}, kFloat64);  // 128³ = 2,097,152 > 262144
+  check_values(matmul(big, big).sum(), {128.0 * 128.0 * 128.0});
+  CHECK(openblas_get_num_threads() == 2);
+  CHECK(get_num_threads() == 2);
+  set_num_threads(before);
+  CHECK(get_num_threads() == before);
+}
+
 TEST_CASE("matmul and linear: errors") {
   const Tensor a23 = zeros({2, 3}), b45 = zeros({4, 5});
   check_throws_with<ShapeError>([&] { matmul(a23, b45); }, {"matmul", "(2, 3)", "(4, 5)", "not aligned"});
