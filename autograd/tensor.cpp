@@ -358,6 +358,25 @@ Tensor& Tensor::addcmul_(const Tensor& t1, const Tensor& t2, double value) {
   return *this;
 }
 
+Tensor& Tensor::momentum_step_(const Tensor& buffer, const Tensor& grad, double momentum, double alpha, double lr) {
+  check_inplace(*this, "momentum_step_");
+  check_inplace(buffer, "momentum_step_");
+  checked(grad.impl(), "momentum_step_");
+  check_same_dtype(*this, buffer, "momentum_step_");
+  check_same_dtype(*this, grad, "momentum_step_");
+  if (buffer.shape() != shape() || grad.shape() != shape())
+    throw ShapeError(fmt::format("momentum_step_: the buffer (shape {}) and the gradient (shape {}) must have the parameter's shape {}",
+                                 shape_str(buffer.shape()), shape_str(grad.shape()), shape_str(shape())));
+  if (!kernels::momentum_step(*this, buffer, grad, momentum, alpha, lr)) {  // a layout the fused loop does not take
+    Tensor b = buffer;
+    b.mul_(momentum).add_(grad, alpha);
+    return add_(buffer, -lr);
+  }
+  bump(*this);
+  bump(buffer);
+  return *this;
+}
+
 Tensor& Tensor::addcdiv_(const Tensor& t1, const Tensor& t2, double value) {
   check_inplace(*this, "addcdiv_");
   check_same_dtype(*this, t1, "addcdiv_");

@@ -168,6 +168,14 @@ class Tensor {
   Tensor& addcdiv_(const Tensor& t1, const Tensor& t2, double value = 1.0);
   /// Clamps every element into [lo, hi] in place.
   Tensor& clamp_(double lo, double hi);
+  /// The step of SGD with momentum, fused into one pass over the three tensors (in place on this
+  /// tensor and on `buffer`, not recorded):
+  ///   buffer ← momentum·buffer + alpha·grad;   this ← this − lr·buffer
+  /// The values of buffer.mul_(momentum).add_(grad, alpha) followed by add_(buffer, -lr) (up to the
+  /// last bit: the compiler may fuse a product and a sum into one FMA), with 5 instead of 8
+  /// tensor-sized memory passes; non-contiguous tensors take those three ops. `buffer` and `grad` must have
+  /// this tensor's shape and dtype (ShapeError / DtypeError naming the op otherwise).
+  Tensor& momentum_step_(const Tensor& buffer, const Tensor& grad, double momentum, double alpha, double lr);
 
   // ---- method forms of common ops (see ops.hpp for the math) ------------------------------
   Tensor exp(Where where = Where::current()) const;

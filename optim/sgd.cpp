@@ -115,6 +115,9 @@ void SGD::update(const OptimizerOptions& options, Tensor& p, const Tensor& g, Pa
       b = g.detach().clone();
       if (s < 0.0) b.mul_(-1.0);
       if (wd != 0.0) b.add_(p, wd);
+    } else if (wd == 0.0 && !o.nesterov()) {  // the common case, one fused pass: b = mu b + (1 - damp) s g; p -= lr b
+      p.momentum_step_(b, g, mu, (1.0 - damp) * s, lr);
+      return;
     } else {  // b = mu b + (1 - damp) (s g + wd p)
       b.mul_(mu).add_(g, (1.0 - damp) * s);
       if (wd != 0.0) b.add_(p, (1.0 - damp) * wd);

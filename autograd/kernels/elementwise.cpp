@@ -330,6 +330,27 @@ void clamp_inplace(const Tensor& a, double lo, double hi) {
   });
 }
 
+bool momentum_step(const Tensor& p, const Tensor& b, const Tensor& g, double mu, double alpha, double lr) {
+  if (!is_floating(p.dtype()) || !p.is_contiguous() || !b.is_contiguous() || !g.is_contiguous()) return false;
+  if (p.numel() == 0) return true;
+  dispatch_dtype(p.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* pp = static_cast<T*>(p.impl()->data_ptr());
+    T* pb = static_cast<T*>(b.impl()->data_ptr());
+    const T* pg = static_cast<const T*>(g.impl()->data_ptr());
+    const T m = static_cast<T>(mu), a = static_cast<T>(alpha), s = static_cast<T>(-lr);
+    // the operations of mul_, add_(g, alpha) and add_(b, -lr), in their order; GCC may contract a
+    // product and a sum into an FMA (it does so in C++ at -O3), so the last bit can differ from the
+    // three separate ops
+    for (std::int64_t i = 0, n = p.numel(); i < n; ++i) {
+      const T bi = pb[i] * m + a * pg[i];
+      pb[i] = bi;
+      pp[i] = pp[i] + s * bi;
+    }
+  });
+  return true;
+}
+
 Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
   Tensor out = empty(x.shape(), x.dtype());
   if (out.numel() == 0) return out;

@@ -32,6 +32,9 @@ void axpy_inplace(const Tensor& a, const Tensor& b, double alpha);
 void addc_inplace(const Tensor& a, const Tensor& t1, const Tensor& t2, double value, bool divide);
 /// Clamps a into [lo, hi] in place.
 void clamp_inplace(const Tensor& a, double lo, double hi);
+/// b = mu*b + alpha*g; p = p + (-lr)*b in one pass (Tensor::momentum_step_). False (nothing done)
+/// unless all three are contiguous floating tensors of one shape.
+bool momentum_step(const Tensor& p, const Tensor& b, const Tensor& g, double mu, double alpha, double lr);
 
 enum class UnaryOp {
   neg, reciprocal, exp, log, log1p, expm1, sqrt, rsqrt, square, abs, sign, sin, cos, tanh, atan, sigmoid,

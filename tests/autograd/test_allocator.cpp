@@ -84,6 +84,22 @@ TEST_CASE("allocator: limit 0 turns caching off, and a lower limit frees the cac
   });
 }
 
+TEST_CASE("allocator: a full cache makes room for a new size by releasing the least recently used sizes") {
+  with_cache([] {
+    set_allocator_cache_limit(1 << 20);  // 1 MiB
+    { Tensor a = zeros({65536}, kFloat32), b = zeros({65536}, kFloat32); }  // 2 x 256 KiB
+    { Tensor c = zeros({32768}, kFloat32); }                                // 128 KiB, used last
+    CHECK(allocator_stats().cached_bytes == (640u << 10));
+    { Tensor big = zeros({131072}, kFloat32); }  // 512 KiB: does not fit next to the 640 KiB cached
+    // the two 256 KiB buffers (least recently used) were released, the 128 KiB one kept
+    CHECK(allocator_stats().cached_bytes == (640u << 10));
+    CHECK(allocator_stats().cached_blocks == 2);
+    const std::uint64_t misses = allocator_stats().misses;
+    { Tensor again = zeros({131072}, kFloat32); }  // served by the cache now
+    CHECK(allocator_stats().misses == misses);
+  });
+}
+
 TEST_CASE("allocator: a buffer freed on another thread goes to that thread's cache, and values are intact") {
   with_cache([] {
     Tensor t = arange(0, 5000, 1, kFloat64);

@@ -453,6 +453,46 @@ TEST_CASE("in-place: addcmul_, addcdiv_, clamp_") {
   CHECK(values(t) == std::vector<double>{-1, 1, 2});
 }
 
+TEST_CASE("in-place: momentum_step_ is the unfused SGD-momentum sequence up to rounding") {
+  // by hand: b = 0.9·2 + 0.5·4 = 3.8; p = 1 - 0.1·3.8 = 0.62
+  Tensor p1 = full({1}, 1.0, kFloat64), b1 = full({1}, 2.0, kFloat64);
+  p1.momentum_step_(b1, full({1}, 4.0, kFloat64), 0.9, 0.5, 0.1);
+  CHECK(b1.item<double>() == doctest::Approx(3.8).epsilon(1e-15));
+  CHECK(p1.item<double>() == doctest::Approx(0.62).epsilon(1e-15));
+  for (Dtype dt : {kFloat32, kFloat64}) {
+    manual_seed(7);
+    const std::int64_t n = 1000;  // vector body and scalar tail
+    const Tensor p = randn({n}, dt), b = randn({n}, dt), g = randn({n}, dt);
+    Tensor pf = p.clone(), bf = b.clone(), pu = p.clone(), bu = b.clone();
+    const auto v0 = pf.version(), vb0 = bf.version();
+    pf.momentum_step_(bf, g, 0.9, 0.7, 0.05);
+    bu.mul_(0.9).add_(g, 0.7);
+    pu.add_(bu, -0.05);
+    // The same formula; the compiler may fuse a product and a sum into one FMA (one rounding instead
+    // of two) differently in the fused loop and in the separate ops, so allow a few units in the last
+    // place of the result (a wrong coefficient would be off by far more).
+    const double tol = dt == kFloat32 ? 1e-6 : 1e-14;
+    CHECK(allclose(bf, bu, tol, tol));
+    CHECK(allclose(pf, pu, tol, tol));
+    CHECK(pf.version() == v0 + 1);  // both tensors count as modified in place
+    CHECK(bf.version() == vb0 + 1);
+    // a non-contiguous buffer takes the unfused path, same values
+    Tensor bt = b.clone().reshape({20, 50}).t(), pt = p.clone().reshape({50, 20});
+    Tensor bt2 = bt.contiguous(), pt2 = pt.clone();
+    pt.momentum_step_(bt, g.reshape({50, 20}), 0.9, 0.7, 0.05);
+    pt2.momentum_step_(bt2, g.reshape({50, 20}), 0.9, 0.7, 0.05);
+    CHECK(allclose(pt, pt2, tol, tol));
+  }
+  Tensor p = zeros({3}, kFloat64);
+  check_throws_with<ShapeError>([&] { p.momentum_step_(zeros({2}, kFloat64), zeros({3}, kFloat64), 0.9, 1.0, 0.1); },
+                                {"momentum_step_", "(2,)", "(3,)"});
+  check_throws_with<DtypeError>([&] { p.momentum_step_(zeros({3}), zeros({3}, kFloat64), 0.9, 1.0, 0.1); },
+                                {"momentum_step_", "float32", "float64"});
+  Tensor w = zeros({3}, kFloat64).requires_grad_();
+  check_throws_with<GraphError>([&] { w.momentum_step_(zeros({3}, kFloat64), zeros({3}, kFloat64), 0.9, 1.0, 0.1); },
+                                {"momentum_step_", "requires grad"});
+}
+
 TEST_CASE("in-place: through a view updates the base") {
   Tensor base = zeros({2, 3}, kFloat64);
   Tensor view = base.t();  // (3, 2), non-contiguous
