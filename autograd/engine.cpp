@@ -8,6 +8,7 @@
 #include <span>
 #include <unordered_map>
 
+#include "detail/backward_one.hpp"
 #include "detail/record.hpp"
 #include "detail/tensor_impl.hpp"
 #include "grad_mode.hpp"

@@ -7,11 +7,6 @@
 
 namespace xgrad {
 class Node;
-namespace detail {
-/// Library-internal: autograd::backward({output}, {grad_output}) without building the two lists
-/// (Tensor::backward).
-void backward_one(const Tensor& output, const Tensor& grad_output, BackwardOptions options);
-}  // namespace detail
 }
 
 namespace xgrad::autograd {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "allocator.hpp"
+#include "detail/backward_one.hpp"
 #include "detail/object_pool.hpp"
 #include "detail/record.hpp"
 #include "detail/tensor_impl.hpp"
