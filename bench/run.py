@@ -67,9 +67,20 @@ class Worker:
                                      stderr=self.log, env=env, text=True, bufsize=1)
         self.alive = True
 
-    def call(self, line, timeout=900):
+    def pin(self, cpu):
+        """Runs every thread of a one-thread worker on `cpu` (None: on every CPU of the driver)."""
+        cpus = sorted(os.sched_getaffinity(0)) if cpu is None else [cpu]
+        try:
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # the worker is gone or the thread ended; call() reports a dead worker
+            pass
+
+    def call(self, line, timeout=900, cpu=None):
         if not self.alive:
             raise WorkerError(f"{self.system}@T{self.threads} is not running")
+        if self.threads == 1:
+            self.pin(cpu)
         try:
             self.proc.stdin.write(line + "\n")
             self.proc.stdin.flush()
@@ -231,7 +242,13 @@ def run_config(c, workers, threads, log):
     extra = {p: {} for p in participants}
     errors = {}
     total = c["warm_rounds"] + c["rounds"]
+    # The two vCPUs of these machines are not equally fast at a given moment (W2 pinned to one or the
+    # other differed by up to 1.6x), and a one-thread process tends to stay where it started. So in
+    # repetition r every one-thread worker runs on CPU r mod (number of CPUs): within a repetition all
+    # systems share the CPU, and the repetitions visit every CPU.
+    cpus = sorted(os.sched_getaffinity(0))
     for r in range(total):
+        cpu = cpus[r % len(cpus)]
         k = r % len(participants) if participants else 0
         order = participants[k:] + participants[:k]
         for p in order:
@@ -240,7 +257,7 @@ def run_config(c, workers, threads, log):
             if c["settle"]:
                 time.sleep(c["settle"])
             try:
-                out = workers[p].call(cmd)
+                out = workers[p].call(cmd, cpu=cpu)
             except WorkerError as e:
                 errors[p] = str(e)
                 continue

@@ -18,47 +18,57 @@
 namespace xgrad {
 
 // Note [lazy BLAS threads]
-// A process becomes multi-threaded for good the moment it starts a second thread, and from then on
-// glibc's malloc takes locks and libstdc++'s shared_ptr counts with atomic instructions, which makes
-// the small graphs of W1/W2 10-15% slower (measured). OpenBLAS starts its threads when it is loaded,
-// unless OPENBLAS_NUM_THREADS=1. So set_num_threads(n) does not hand a larger count to OpenBLAS at
-// once: it is kept pending and given to OpenBLAS by the first product that OpenBLAS itself would
-// split between threads (m·n·k above 4·65536, OpenBLAS's own GEMM_MULTITHREAD_THRESHOLD rule). A
-// program whose products are all small never pays for threads it cannot use.
+// Two facts measured on these machines decide how many threads a product gets:
+// - A process becomes multi-threaded for good the moment it starts a second thread, and from then on
+//   glibc's malloc takes locks and libstdc++'s shared_ptr counts with atomic instructions, which makes
+//   the small graphs of W1/W2 10-15% slower. OpenBLAS starts its threads when it is loaded unless
+//   OPENBLAS_NUM_THREADS=1, and otherwise only when its thread count is raised.
+// - Once an OpenBLAS worker has run a job it spins in sched_yield for a long while, and the two vCPUs
+//   contend like SMT siblings, so everything the main thread does between products gets slower. A
+//   product therefore has to be large for two threads to pay: the W3 step (784-256-128-10, batch 128,
+//   largest product m·n·k = 25.7M) was 10-20% slower in float32 with OpenBLAS's own rule (threads for
+//   m·n·k > 262144) than single-threaded, while batch 256 (51M) and W6 (4.3G) gain 1.25x and 1.65x.
+// So set_num_threads(n) only records n, and each product runs with n threads when its m·n·k is above
+// kThreadedGemmMnk (2^25 in float32; 2^24 in float64, whose products take twice as long), else with
+// one. OpenBLAS is built without CPU affinity (NO_AFFINITY), so changing its count is a store; its
+// threads are only started by the first product large enough, and a program whose products are all
+// small never has a second thread. OpenBLAS's threaded products block their sums differently from its
+// single-threaded ones, so the last bits depend on the thread count (as in LibTorch, which calls the
+// same OpenBLAS); at a fixed count a run is reproducible (tested).
 namespace {
 std::mutex g_threads_mutex;
-std::atomic<int> g_pending_threads{0};  // 0: nothing pending
-constexpr double kThreadedGemmMnk = 4.0 * 65536.0;
+std::atomic<int> g_threads{0};  // the set_num_threads count; 0: never set (OpenBLAS keeps its own)
 }  // namespace
 
 void set_num_threads(int n) {
   if (n < 1) throw ValueError(fmt::format("set_num_threads: the number of threads must be at least 1, got {}", n));
   const std::lock_guard<std::mutex> lock(g_threads_mutex);
-  if (n <= openblas_get_num_threads()) {
-    openblas_set_num_threads(n);
-    g_pending_threads.store(0);
-  } else {
-    g_pending_threads.store(n);
-  }
+  g_threads.store(n);
+  if (n < openblas_get_num_threads()) openblas_set_num_threads(n);
 }
 
 int get_num_threads() {
-  const int pending = g_pending_threads.load();
-  return pending != 0 ? pending : openblas_get_num_threads();
+  const int n = g_threads.load();
+  return n != 0 ? n : openblas_get_num_threads();
 }
 
 }  // namespace xgrad
 
 namespace xgrad::kernels {
 namespace {
-// Gives a pending set_num_threads count to OpenBLAS before a product big enough to use it.
-void start_pending_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
-  if (g_pending_threads.load(std::memory_order_relaxed) == 0) return;
-  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <= kThreadedGemmMnk) return;
-  const std::lock_guard<std::mutex> lock(g_threads_mutex);
-  if (const int pending = g_pending_threads.load(); pending != 0) {
-    openblas_set_num_threads(pending);
-    g_pending_threads.store(0);
+template <class T>
+constexpr double kThreadedGemmMnk = sizeof(T) == 4 ? 33554432.0 : 16777216.0;
+
+// Gives OpenBLAS the thread count this product runs with (Note [lazy BLAS threads]).
+template <class T>
+void select_blas_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
+  const int most = g_threads.load(std::memory_order_relaxed);
+  if (most == 0) return;
+  const double mnk = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int want = mnk > kThreadedGemmMnk<T> ? most : 1;
+  if (openblas_get_num_threads() != want) {
+    const std::lock_guard<std::mutex> lock(g_threads_mutex);
+    openblas_set_num_threads(want);
   }
 }
 }  // namespace
@@ -199,7 +209,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           std::int64_t lda, const float* b, std::int64_t ldb, double beta, float* c, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale_only(m, n, beta, c, ldc);
-  start_pending_threads(m, n, k);
+  select_blas_threads<float>(m, n, k);
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n),
               to_blas(k), static_cast<float>(alpha), a, to_blas(lda), b, to_blas(ldb), static_cast<float>(beta), c, to_blas(ldc));
 }
@@ -208,7 +218,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale_only(m, n, beta, c, ldc);
-  start_pending_threads(m, n, k);
+  select_blas_threads<double>(m, n, k);
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n),
               to_blas(k), alpha, a, to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
 }
