@@ -13,7 +13,8 @@ namespace xgrad {
 /// OPENBLAS_NUM_THREADS=1 is set; small graphs run fastest with OPENBLAS_NUM_THREADS=1 in the
 /// environment and set_num_threads(n) in the program.
 void set_num_threads(int n);
-/// The number of threads BLAS uses for large products (including a pending set_num_threads count).
+/// The set_num_threads count (the threads a large product gets); before any set_num_threads call,
+/// OpenBLAS's own count.
 int get_num_threads();
 
 }  // namespace xgrad

@@ -69,7 +69,7 @@ class Worker:
 
     def pin(self, cpu):
         """Runs every thread of a one-thread worker on `cpu` (None: on every CPU of the driver)."""
-        cpus = sorted(os.sched_getaffinity(0)) if cpu is None else [cpu]
+        cpus = DRIVER_CPUS if cpu is None else [cpu]
         try:
             for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
                 os.sched_setaffinity(int(tid), cpus)
@@ -125,6 +125,7 @@ def worker_argv(system, build):
 
 
 BLAS_CORE = "auto"  # set from --blas-core
+DRIVER_CPUS = sorted(os.sched_getaffinity(0))  # the CPUs the one-thread workers rotate over
 
 
 def thread_env(threads, system=None):
@@ -246,9 +247,8 @@ def run_config(c, workers, threads, log):
     # other differed by up to 1.6x), and a one-thread process tends to stay where it started. So in
     # repetition r every one-thread worker runs on CPU r mod (number of CPUs): within a repetition all
     # systems share the CPU, and the repetitions visit every CPU.
-    cpus = sorted(os.sched_getaffinity(0))
     for r in range(total):
-        cpu = cpus[r % len(cpus)]
+        cpu = DRIVER_CPUS[r % len(DRIVER_CPUS)]
         k = r % len(participants) if participants else 0
         order = participants[k:] + participants[:k]
         for p in order:

@@ -25,9 +25,10 @@ namespace xgrad {
 //   OPENBLAS_NUM_THREADS=1, and otherwise only when its thread count is raised.
 // - Once an OpenBLAS worker has run a job it spins in sched_yield for a long while, and the two vCPUs
 //   contend like SMT siblings, so everything the main thread does between products gets slower. A
-//   product therefore has to be large for two threads to pay: the W3 step (784-256-128-10, batch 128,
-//   largest product m·n·k = 25.7M) was 10-20% slower in float32 with OpenBLAS's own rule (threads for
-//   m·n·k > 262144) than single-threaded, while batch 256 (51M) and W6 (4.3G) gain 1.25x and 1.65x.
+//   product therefore has to be large for two threads to pay: with OpenBLAS's own rule (threads for
+//   m·n·k > 262144) the float32 steps of the W3 network at batch 32-128 (largest product m·n·k <=
+//   25.7M) were 10-64% slower at two threads than at one, while batch >= 256 (51M and more) gained
+//   1.08-1.4x and W6 (4.3G) 1.65x (docs/performance.md, "Why the misses").
 // So set_num_threads(n) only records n, and each product runs with n threads when its m·n·k is above
 // kThreadedGemmMnk (2^25 in float32; 2^24 in float64, whose products take twice as long), else with
 // one. OpenBLAS is built without CPU affinity (NO_AFFINITY), so changing its count is a store; its
