@@ -1,20 +1,20 @@
 #pragma once
-// Thread count of the math backend (OpenBLAS, which runs every matrix product). Benchmarks pin it to
-// compare runs fairly; the element-wise kernels of xgrad are single-threaded.
+// Thread count of xgrad's parallel work: the matrix products and the large element-wise updates
+// (Note [parallel regions] in kernels/parallel.cpp). Everything else runs on the calling thread.
 
 namespace xgrad {
 
-/// Sets the number of threads BLAS uses for matrix products (process-wide, like
-/// torch::set_num_threads). ValueError when n < 1. Each product then runs with n threads when it is
-/// large enough to gain from them (m·n·k > 2^25 in float32, 2^24 in float64, measured on 2-vCPU
-/// machines) and with one otherwise, so a process whose products are all small never starts a second
-/// thread (Note [lazy BLAS threads] in kernels/gemm.cpp). Results are reproducible at a fixed n; their
-/// last bits may differ between thread counts. OpenBLAS starts its own threads when it loads unless
-/// OPENBLAS_NUM_THREADS=1 is set; small graphs run fastest with OPENBLAS_NUM_THREADS=1 in the
-/// environment and set_num_threads(n) in the program.
+/// Sets the number of threads xgrad's parallel work uses, the calling thread included (process-wide,
+/// like torch::set_num_threads). ValueError when n < 1. From the first call on, OpenBLAS runs
+/// single-threaded and xgrad's own workers split the work: a matrix product with m·n·k > 2^22
+/// (float32) / 2^21 (float64) into n blocks of rows or columns of its result, a contiguous add, sub,
+/// mul, div or momentum_step_ over at least 2^18 elements into n ranges; smaller work stays on the
+/// caller. Workers start at the first work that needs them (a program whose work is all small never
+/// has a second thread), spin briefly between parts and then sleep. Results are reproducible at a
+/// fixed n; the last bits of a product may differ between thread counts. Before any call, OpenBLAS
+/// keeps its own threads (all cores unless OPENBLAS_NUM_THREADS is set) and nothing else is threaded.
 void set_num_threads(int n);
-/// The set_num_threads count (the threads a large product gets); before any set_num_threads call,
-/// OpenBLAS's own count.
+/// The set_num_threads count; before any set_num_threads call, OpenBLAS's own thread count.
 int get_num_threads();
 
 }  // namespace xgrad

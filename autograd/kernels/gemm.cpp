@@ -6,76 +6,31 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cstring>
-#include <mutex>
 
 #include "../detail/tensor_impl.hpp"
-#include "../threads.hpp"
 #include "elementwise.hpp"
-
-namespace xgrad {
+#include "parallel.hpp"
 
 // Note [lazy BLAS threads]
-// Two facts measured on these machines decide how many threads a product gets:
-// - A process becomes multi-threaded for good the moment it starts a second thread, and from then on
-//   glibc's malloc takes locks and libstdc++'s shared_ptr counts with atomic instructions, which makes
-//   the small graphs of W1/W2 10-15% slower. OpenBLAS starts its threads when it is loaded unless
-//   OPENBLAS_NUM_THREADS=1, and otherwise only when its thread count is raised.
-// - Once an OpenBLAS worker has run a job it spins in sched_yield for a long while, and the two vCPUs
-//   contend like SMT siblings, so everything the main thread does between products gets slower. A
-//   product therefore has to be large for two threads to pay: with OpenBLAS's own rule (threads for
-//   m·n·k > 262144) the float32 steps of the W3 network at batch 32-128 (largest product m·n·k <=
-//   25.7M) were 10-64% slower at two threads than at one, while batch >= 256 (51M and more) gained
-//   1.08-1.4x and W6 (4.3G) 1.65x (docs/performance.md, "Why the misses").
-// So set_num_threads(n) only records n, and each product runs with n threads when its m·n·k is above
-// kThreadedGemmMnk (2^25 in float32; 2^24 in float64, whose products take twice as long), else with
-// one. OpenBLAS is built without CPU affinity (NO_AFFINITY), so changing its count is a store; its
-// threads are only started by the first product large enough, and a program whose products are all
-// small never has a second thread. OpenBLAS's threaded products block their sums differently from its
-// single-threaded ones, so the last bits depend on the thread count (as in LibTorch, which calls the
-// same OpenBLAS); at a fixed count a run is reproducible (tested).
-namespace {
-std::mutex g_threads_mutex;
-std::atomic<int> g_threads{0};  // the set_num_threads count; 0: never set (OpenBLAS keeps its own)
-}  // namespace
-
-void set_num_threads(int n) {
-  if (n < 1) throw ValueError(fmt::format("set_num_threads: the number of threads must be at least 1, got {}", n));
-  const std::lock_guard<std::mutex> lock(g_threads_mutex);
-  g_threads.store(n);
-  if (n < openblas_get_num_threads()) openblas_set_num_threads(n);
-}
-
-int get_num_threads() {
-  const int n = g_threads.load();
-  return n != 0 ? n : openblas_get_num_threads();
-}
-
-}  // namespace xgrad
-
+// Until set_num_threads is called, OpenBLAS keeps its own threads and its own rule for when a product
+// uses them (all cores for m·n·k > 262144); xgrad does not touch them. set_num_threads(n) makes OpenBLAS
+// single-threaded for good, and from then on xgrad's own workers split the large products (Note
+// [parallel regions] in parallel.cpp): a product with m·n·k above kParallelGemmMnk (2^22 in float32,
+// 2^21 in float64, whose products take twice as long) is cut into n blocks of rows or columns of C,
+// each computed by single-threaded OpenBLAS on its own thread; smaller products run on the caller.
+// The block of C a thread computes sums over the whole k, in the same blocking as a single-threaded
+// product of that block, so the split changes at most the last bits and is reproducible at a fixed n
+// (tested). History (measured, docs/performance.md "Why the misses"): with OpenBLAS's own threads the
+// float32 steps of the W3 network at batch 32-128 were 10-64% slower at two threads than at one,
+// because its workers spin in sched_yield between products; a per-product choice of OpenBLAS's
+// thread count (m·n·k > 2^25) fixed the slowdown but gave W3 nothing from the second core.
 namespace xgrad::kernels {
-namespace {
-template <class T>
-constexpr double kThreadedGemmMnk = sizeof(T) == 4 ? 33554432.0 : 16777216.0;
 
-// Gives OpenBLAS the thread count this product runs with (Note [lazy BLAS threads]).
-template <class T>
-void select_blas_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
-  const int most = g_threads.load(std::memory_order_relaxed);
-  if (most == 0) return;
-  const double mnk = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const int want = mnk > kThreadedGemmMnk<T> ? most : 1;
-  if (openblas_get_num_threads() != want) {
-    const std::lock_guard<std::mutex> lock(g_threads_mutex);
-    openblas_set_num_threads(want);
-  }
-}
-}  // namespace
-}  // namespace xgrad::kernels
+void blas_single_threaded() { openblas_set_num_threads(1); }
+int blas_threads() { return openblas_get_num_threads(); }
 
-namespace xgrad::kernels {
 namespace {
 
 blasint to_blas(std::int64_t v) {
@@ -206,22 +161,59 @@ void batched(const Tensor& a0, const Tensor& b0, const Tensor& out) {
 
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const float* a,
-          std::int64_t lda, const float* b, std::int64_t ldb, double beta, float* c, std::int64_t ldc) {
+namespace {
+
+void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const float* a, std::int64_t lda,
+               const float* b, std::int64_t ldb, double beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n), to_blas(k),
+              static_cast<float>(alpha), a, to_blas(lda), b, to_blas(ldb), static_cast<float>(beta), c, to_blas(ldc));
+}
+
+void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+               std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n), to_blas(k),
+              alpha, a, to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+}
+
+template <class T>
+constexpr double kParallelGemmMnk = sizeof(T) == 4 ? 4194304.0 : 2097152.0;
+constexpr std::int64_t kGemmBlockAlign = 16;  // block edges on whole micro-kernel tiles
+
+// Note [lazy BLAS threads]: C = alpha·op(A)·op(B) + beta·C, split into blocks of rows of C when C is
+// taller than wide (each block then reads all of B, the smaller operand) and into blocks of columns
+// otherwise (each reads all of A).
+template <class T>
+void split_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const T* a, std::int64_t lda,
+                const T* b, std::int64_t ldb, double beta, T* c, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale_only(m, n, beta, c, ldc);
-  select_blas_threads<float>(m, n, k);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n),
-              to_blas(k), static_cast<float>(alpha), a, to_blas(lda), b, to_blas(ldb), static_cast<float>(beta), c, to_blas(ldc));
+  (void)to_blas(m), (void)to_blas(n), (void)to_blas(k);  // range errors on the caller's thread
+  const bool by_rows = m > n;
+  const std::int64_t side = by_rows ? m : n;
+  int parts = 1;
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) > kParallelGemmMnk<T>)
+    parts = static_cast<int>(std::min<std::int64_t>(parallel_threads(), (side + kGemmBlockAlign - 1) / kGemmBlockAlign));
+  if (parts <= 1) return blas_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  parallel_parts(parts, [&](int i, int np) {
+    const auto [lo, hi] = part_range(side, i, np, kGemmBlockAlign);
+    if (lo >= hi) return;
+    if (by_rows)  // rows lo..hi of op(A) and of C
+      blas_gemm(ta, tb, hi - lo, n, k, alpha, a + (ta ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc);
+    else  // columns lo..hi of op(B) and of C
+      blas_gemm(ta, tb, m, hi - lo, k, alpha, a, lda, b + (tb ? lo * ldb : lo), ldb, beta, c + lo, ldc);
+  });
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const float* a,
+          std::int64_t lda, const float* b, std::int64_t ldb, double beta, float* c, std::int64_t ldc) {
+  split_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
           std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) return scale_only(m, n, beta, c, ldc);
-  select_blas_threads<double>(m, n, k);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n),
-              to_blas(k), alpha, a, to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+  split_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {

@@ -14,11 +14,18 @@
 namespace xgrad::kernels {
 
 /// C = alpha·op(A)·op(B) + beta·C on row-major buffers; op(X) = Xᵀ when trans_x. op(A) is (m, k),
-/// op(B) is (k, n), C is (m, n). Handles empty sizes (m, n or k = 0) without calling BLAS.
+/// op(B) is (k, n), C is (m, n). Handles empty sizes (m, n or k = 0) without calling BLAS. After
+/// set_num_threads(n > 1) a product with m·n·k above 2^22 (float32) / 2^21 (float64) is split into n
+/// blocks of C over xgrad's workers (Note [lazy BLAS threads] in gemm.cpp).
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const float* a,
           std::int64_t lda, const float* b, std::int64_t ldb, double beta, float* c, std::int64_t ldc);
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
           std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc);
+
+/// OpenBLAS single-threaded from now on (set_num_threads: xgrad's workers split the products).
+void blas_single_threaded();
+/// OpenBLAS's own thread count.
+int blas_threads();
 
 /// Batched matrix product with broadcast batch dimensions: a (..., m, k) · b (..., k, n) ->
 /// a new contiguous (..., m, n). Both ranks >= 2, equal floating dtypes, shapes already checked.

@@ -5,8 +5,6 @@
 #include <limits>
 #include <vector>
 
-#include <xgrad/autograd/threads.hpp>
-
 #include "support/test_util.hpp"
 
 using namespace xgrad;
@@ -198,75 +196,6 @@ TEST_CASE("linear: gradients by hand, a constant input gets no gradient") {
   linear(x2, w.detach(), b.detach()).backward(g);
   // dx = g·W = [[1, 0, -1], [4, 2, 0]]
   check_values(x2.grad(), {1, 0, -1, 4, 2, 0});
-}
-
-TEST_CASE("set_num_threads / get_num_threads") {
-  const int before = get_num_threads();
-  CHECK(before >= 1);
-  set_num_threads(1);
-  CHECK(get_num_threads() == 1);
-  check_values(matmul(tensor({{1, 2}, {3, 4}}, kFloat64), tensor({{5, 6}, {7, 8}}, kFloat64)), {19, 22, 43, 50});
-  set_num_threads(before);
-  CHECK(get_num_threads() == before);
-  check_throws_with<ValueError>([] { set_num_threads(0); }, {"set_num_threads", "0"});
-}
-
-extern "C" int openblas_get_num_threads();  // what OpenBLAS itself was given (the test links OpenBLAS via xgrad)
-
-TEST_CASE("set_num_threads: each product gets the threads only when it is large enough to gain") {
-  // Note [lazy BLAS threads]: threads for m·n·k > 2^24 in float64 (2^25 in float32), else one.
-  const int before = get_num_threads();
-  set_num_threads(1);
-  set_num_threads(2);
-  CHECK(get_num_threads() == 2);           // what the program asked for
-  CHECK(openblas_get_num_threads() == 1);  // nothing started yet
-  const Tensor small = ones({128, 128}, kFloat64);  // 128³ = 2,097,152: below 2^24
-  check_values(matmul(small, small).sum(), {128.0 * 128.0 * 128.0});
-  CHECK(openblas_get_num_threads() == 1);
-  const Tensor big = ones({256, 512}, kFloat64);  // 256·512·256 = 33,554,432 > 2^24
-  check_values(matmul(big, big.t()).sum(), {256.0 * 256.0 * 512.0});
-  CHECK(openblas_get_num_threads() == 2);
-  const Tensor big32 = big.to(kFloat32);  // the same product in float32 is not above 2^25
-  check_values(matmul(big32, big32.t()).sum(), {256.0 * 256.0 * 512.0});
-  CHECK(openblas_get_num_threads() == 1);
-  check_values(matmul(small, small).sum(), {128.0 * 128.0 * 128.0});
-  CHECK(openblas_get_num_threads() == 1);
-  CHECK(get_num_threads() == 2);
-  set_num_threads(before);
-  CHECK(get_num_threads() == before);
-}
-
-TEST_CASE("set_num_threads: a threaded product is reproducible and rounds like the single-threaded one") {
-  // OpenBLAS's threaded products block the sums differently from its single-threaded ones, so the last
-  // bits depend on the thread count (as in LibTorch); at a fixed count they are reproducible.
-  const int before = get_num_threads();
-  manual_seed(7);
-  for (const Dtype dt : {kFloat32, kFloat64}) {
-    CAPTURE(dt);
-    const Tensor a = randn({300, 700}, dt), b = randn({700, 200}, dt);  // m·n·k = 42M: threaded in both dtypes
-    const std::vector<double> exact = matmul(a.to(kFloat64), b.to(kFloat64)).to_vector<double>();
-    set_num_threads(1);
-    const std::vector<double> one = matmul(a, b).to(kFloat64).to_vector<double>();
-    set_num_threads(2);
-    const std::vector<double> two = matmul(a, b).to(kFloat64).to_vector<double>();
-    const std::vector<double> again = matmul(a, b).to(kFloat64).to_vector<double>();
-    CHECK(openblas_get_num_threads() == 2);
-    REQUIRE(one.size() == two.size());
-    // a sum of 700 products of N(0,1) values has |terms| <= ~10, |sum| ~ 26: float32 rounding over
-    // the sum stays below 700 · 2^-24 · 10 ≈ 4e-4 (float64: 8e-13), whatever the blocking
-    const double bound = dt == kFloat32 ? 4e-4 : 8e-13;
-    double worst_one = 0, worst_two = 0;  // against the float64 product of the same inputs
-    std::size_t same = 0;
-    for (std::size_t i = 0; i < one.size(); ++i) {
-      worst_one = std::max(worst_one, std::abs(one[i] - exact[i]));
-      worst_two = std::max(worst_two, std::abs(two[i] - exact[i]));
-      same += two[i] == again[i];
-    }
-    CHECK(same == two.size());
-    CHECK(worst_one < bound);
-    CHECK(worst_two < bound);
-  }
-  set_num_threads(before);
 }
 
 TEST_CASE("matmul and linear: errors") {

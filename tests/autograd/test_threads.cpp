@@ -1,0 +1,206 @@
+// set_num_threads and xgrad's parallel work (Note [parallel regions], Note [lazy BLAS threads]): split
+// products against a float64 reference with a rounding bound in every operand layout, element-wise
+// ops bit-equal across thread counts, reproducibility, workers under concurrent callers and after fork.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <xgrad/autograd/threads.hpp>
+
+#include "support/test_util.hpp"
+
+using namespace xgrad;
+using namespace xgrad::testing;
+
+extern "C" int openblas_get_num_threads();  // what OpenBLAS itself was given (the test links OpenBLAS via xgrad)
+
+namespace {
+
+// Restores the thread count a test case found.
+struct ThreadCount {
+  int before = get_num_threads();
+  explicit ThreadCount(int n) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(before); }
+};
+
+// |computed - exact| for every element of a product, against the rounding bound of a dot product of
+// length k: |error| <= k·u·Σ|a||b| (u: the unit roundoff of the dtype); a block of C computed from the
+// wrong rows or columns is off by O(Σ|a||b|), far outside it.
+void check_product(const Tensor& got, const Tensor& a, const Tensor& b) {
+  const Tensor a64 = a.to(kFloat64), b64 = b.to(kFloat64);
+  const std::vector<double> exact = matmul(a64, b64).to_vector<double>();
+  const std::vector<double> scale = matmul(a64.abs(), b64.abs()).to_vector<double>();
+  const std::vector<double> g = got.to(kFloat64).to_vector<double>();
+  REQUIRE(g.size() == exact.size());
+  const double k = static_cast<double>(a.size(-1));
+  const double u = a.dtype() == kFloat32 ? std::ldexp(1.0, -24) : std::ldexp(1.0, -53);
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < g.size(); ++i) bad += !(std::abs(g[i] - exact[i]) <= 2 * k * u * scale[i] + 1e-300);
+  CHECK(bad == 0);
+}
+
+std::vector<std::string> thread_names() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(e.path() / "comm");
+    std::string name;
+    std::getline(in, name);
+    names.push_back(name);
+  }
+  return names;
+}
+
+bool bit_equal(const Tensor& x, const Tensor& y) {
+  return x.shape() == y.shape() && x.to(kFloat64).to_vector<double>() == y.to(kFloat64).to_vector<double>();
+}
+
+}  // namespace
+
+TEST_CASE("set_num_threads / get_num_threads") {
+  const int before = get_num_threads();
+  CHECK(before >= 1);
+  set_num_threads(1);
+  CHECK(get_num_threads() == 1);
+  CHECK(openblas_get_num_threads() == 1);
+  set_num_threads(before);
+  CHECK(get_num_threads() == before);
+  check_throws_with<ValueError>([] { set_num_threads(0); }, {"set_num_threads", "0"});
+  check_throws_with<ValueError>([] { set_num_threads(-3); }, {"set_num_threads", "-3"});
+}
+
+TEST_CASE("set_num_threads(2): split products are right in every operand layout and shape") {
+  const ThreadCount threads(2);
+  CHECK(openblas_get_num_threads() == 1);  // xgrad's workers split the products, not OpenBLAS
+  manual_seed(11);
+  for (const Dtype dt : {kFloat32, kFloat64}) {
+    CAPTURE(dt);
+    // (m, k, n) above the split threshold (m·n·k > 2^22): taller than wide (split by rows), wider
+    // than tall (by columns), edges that are not multiples of the 16-row blocks, and a tiny side
+    for (const auto& [m, k, n] : std::vector<std::array<std::int64_t, 3>>{
+             {333, 517, 61}, {45, 700, 301}, {257, 300, 255}, {17, 4000, 300}, {600, 3000, 3}}) {
+      CAPTURE(m);
+      CAPTURE(k);
+      CAPTURE(n);
+      const Tensor a = randn({m, k}, dt), b = randn({k, n}, dt);
+      const Tensor at = randn({k, m}, dt), bt = randn({n, k}, dt);  // stored transposed: .t() is a BLAS transpose flag
+      check_product(matmul(a, b), a, b);
+      check_product(matmul(at.t(), b), at.t(), b);
+      check_product(matmul(a, bt.t()), a, bt.t());
+      check_product(matmul(at.t(), bt.t()), at.t(), bt.t());
+      // linear: the bias preloaded into C, the product accumulated onto it (beta = 1)
+      const Tensor bias = randn({n}, dt);
+      const Tensor y = linear(a, bt, bias);
+      check_product(y - bias, a, bt.t());
+    }
+    // a batch folded into the rows of a, and a real batch of products
+    const Tensor a3 = randn({3, 200, 300}, dt), b2 = randn({300, 150}, dt), b3 = randn({3, 300, 150}, dt);
+    check_product(matmul(a3, b2).reshape({600, 150}), a3.reshape({600, 300}), b2);
+    const Tensor c3 = matmul(a3, b3);
+    for (std::int64_t i = 0; i < 3; ++i)
+      check_product(narrow(c3, 0, i, 1).reshape({200, 150}), narrow(a3, 0, i, 1).reshape({200, 300}),
+                    narrow(b3, 0, i, 1).reshape({300, 150}));
+  }
+}
+
+TEST_CASE("set_num_threads(2): products are reproducible, and backward through split products is right") {
+  manual_seed(5);
+  const Tensor a = randn({300, 700}), b = randn({700, 200});  // 42M: split
+  const ThreadCount threads(2);
+  const Tensor first = matmul(a, b);
+  for (int i = 0; i < 3; ++i) CHECK(bit_equal(matmul(a, b), first));
+  // the gradients of sum(a·b) are ones·bᵀ and aᵀ·ones: two more split products
+  const Tensor x = a.to(kFloat64).requires_grad_(), w = b.to(kFloat64).requires_grad_();
+  matmul(x, w).sum().backward();
+  const std::vector<double> gx = x.grad().to_vector<double>();
+  const std::vector<double> rows = w.detach().sum({1}).to_vector<double>();  // d/dx_ij = Σ_j' w_jj'
+  for (std::size_t i = 0; i < gx.size(); ++i) CHECK(gx[i] == doctest::Approx(rows[i % 700]).epsilon(1e-12));
+  const std::vector<double> gw = w.grad().to_vector<double>(), cols = x.detach().sum({0}).to_vector<double>();
+  for (std::size_t i = 0; i < gw.size(); ++i) CHECK(gw[i] == doctest::Approx(cols[i / 200]).epsilon(1e-12));
+}
+
+TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one thread") {
+  manual_seed(3);
+  const std::int64_t n = (1 << 18) + 37;  // split into two ranges, the second not a multiple of 64
+  for (const Dtype dt : {kFloat32, kFloat64}) {
+    CAPTURE(dt);
+    const Tensor a = randn({n}, dt), b = rand({n}, dt) + 0.5;
+    auto all = [&] {
+      std::vector<Tensor> r = {a + b, a - b, a * b, a / b, a * 3.0, 2.0 - a, a / 7.0};
+      Tensor p = a.clone(), buf = b.clone();
+      p.momentum_step_(buf, a, 0.9, 0.5, 0.1);
+      r.push_back(p);
+      r.push_back(buf);
+      Tensor q = a.clone();
+      q.add_(b).mul_(b);
+      r.push_back(q);
+      return r;
+    };
+    std::vector<Tensor> one, two;
+    {
+      const ThreadCount threads(1);
+      one = all();
+    }
+    {
+      const ThreadCount threads(2);
+      two = all();
+    }
+    REQUIRE(one.size() == two.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      CAPTURE(i);
+      CHECK(bit_equal(one[i], two[i]));
+    }
+    // and the values are the formulas, element by element, at both ends of each range
+    const std::vector<double> va = a.to(kFloat64).to_vector<double>(), vb = b.to(kFloat64).to_vector<double>();
+    const std::vector<double> sum = two[0].to(kFloat64).to_vector<double>(), prod = two[2].to(kFloat64).to_vector<double>();
+    for (std::size_t i : {std::size_t{0}, std::size_t(n / 2), std::size_t(n / 2 + 63), std::size_t(n - 1)}) {
+      CHECK(sum[i] == doctest::Approx(va[i] + vb[i]).epsilon(1e-6));
+      CHECK(prod[i] == doctest::Approx(va[i] * vb[i]).epsilon(1e-6));
+    }
+  }
+}
+
+TEST_CASE("set_num_threads(2): workers are xgrad's own, named, and serve concurrent callers") {
+  const ThreadCount threads(2);
+  manual_seed(9);
+  const Tensor a = randn({256, 512}), b = randn({512, 256});
+  const Tensor expect = matmul(a, b);
+  const auto names = thread_names();
+  CHECK(std::count(names.begin(), names.end(), "xgrad-worker") >= 1);
+  // four threads multiplying at once: one of them holds the workers, the others run their parts
+  // themselves; every result is the same
+  std::vector<Tensor> got(4);
+  std::vector<std::thread> callers;
+  for (std::size_t t = 0; t < got.size(); ++t)
+    callers.emplace_back([&, t] {
+      Tensor r;
+      for (int rep = 0; rep < 5; ++rep) r = matmul(a, b);
+      got[t] = r;
+    });
+  for (auto& c : callers) c.join();
+  for (const Tensor& g : got) CHECK(bit_equal(g, expect));
+}
+
+TEST_CASE("set_num_threads(2): a forked child gets workers of its own") {
+  const ThreadCount threads(2);
+  manual_seed(4);
+  const Tensor a = randn({256, 512}), b = randn({512, 256}), x = randn({1 << 19});
+  const Tensor expect = matmul(a, b), expect_x = x * x;  // the parent's workers are running
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the child: no doctest macros, the exit code says it all
+    const bool ok = bit_equal(matmul(a, b), expect) && bit_equal(x * x, expect_x);
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
