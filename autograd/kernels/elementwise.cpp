@@ -131,9 +131,7 @@ template <class T, int SA, int SB>
 // an operand with stride 0 is one value and is not advanced.
 template <class T, int SA, int SB>
 void parallel_arith(BinaryOp op, T* o, const T* a, const T* b, std::int64_t n) {
-  const int parts = elementwise_parts(n);
-  if (parts == 1) return raw_arith<T, SA, SB>(op, o, a, b, n);
-  parallel_parts(parts, [&](int i, int np) {
+  parallel_parts(elementwise_parts(n), [&](int i, int np) {
     const auto [lo, hi] = part_range(n, i, np);
     if (lo < hi) raw_arith<T, SA, SB>(op, o + lo, a + SA * lo, b + SB * lo, hi - lo);
   });

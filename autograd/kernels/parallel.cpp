@@ -34,8 +34,8 @@
 // products, so the W3 network's products only paid at batch >= 256; and it cannot share its threads
 // with anything but BLAS.
 // - A worker waits for its next part by spinning on its own slot with the pause instruction for
-//   kSpinMicros (the gaps between the products of one training step are shorter than that), then
-//   sleeps on a futex (atomic wait) until the next part is posted: an idle program costs nothing.
+//   spin_micros() (200 µs, XGRAD_SPIN_US; the gaps between the products of one training step are
+//   shorter), then sleeps on a futex until the next part is posted: an idle program costs nothing.
 // - Workers start at the first region that needs them, so a program whose work is all small never has
 //   a second thread (a multi-threaded process pays for locked malloc and atomic reference counts).
 // - One region at a time holds the workers; a region started from inside a task, or while another
@@ -139,7 +139,6 @@ struct Pool {
   }
 
   void run(int parts, Task task, void* context) {
-    error = nullptr;
     start_workers(parts - 1);
     pending.store(parts - 1, std::memory_order_relaxed);
     for (int i = 1; i < parts; ++i) post(*slots[static_cast<std::size_t>(i - 1)], task, context, i, parts);

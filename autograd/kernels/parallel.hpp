@@ -20,9 +20,10 @@ int parallel_threads();
 /// workers. The first exception a task throws is rethrown here after all tasks have finished.
 void run_parallel(int parts, void (*task)(void* context, int i, int parts), void* context);
 
-/// run_parallel with any callable f(i, parts).
+/// run_parallel with any callable f(i, parts); one part is a plain call f(0, 1) on this thread.
 template <class F>
 void parallel_parts(int parts, F&& f) {
+  if (parts <= 1) return static_cast<void>(f(0, 1));
   run_parallel(
       parts, [](void* c, int i, int n) { (*static_cast<std::remove_reference_t<F>*>(c))(i, n); },
       const_cast<void*>(static_cast<const void*>(&f)));
