@@ -6,8 +6,8 @@ namespace xgrad {
 
 /// Sets the number of threads xgrad's parallel work uses, the calling thread included (process-wide,
 /// like torch::set_num_threads). ValueError when n < 1. From the first call on, OpenBLAS runs
-/// single-threaded and xgrad's own workers split the work: a matrix product with m·n·k > 2^22
-/// (float32) / 2^21 (float64) into n blocks of rows or columns of its result, a contiguous add, sub,
+/// single-threaded and xgrad's own workers split the work: a matrix product with m·n·k > 2^25
+/// (float32) / 2^24 (float64) into n blocks of rows or columns of its result, a contiguous add, sub,
 /// mul, div or momentum_step_ over at least 2^18 elements into n ranges; smaller work stays on the
 /// caller. Workers start at the first work that needs them (a program whose work is all small never
 /// has a second thread), spin briefly between parts and then sleep. Results are reproducible at a

@@ -138,9 +138,10 @@ def thread_env(threads, system=None):
         env[k] = str(threads)
     if system == "xgrad":
         # xgrad's recommended launch (autograd/threads.hpp): OpenBLAS loads single-threaded and the
-        # worker's xgrad::set_num_threads(T) gives the T threads only to products large enough to gain
-        # from them (Note [lazy BLAS threads]); LibTorch's torch::set_num_threads does not
-        # reach OpenBLAS, so its workers keep OPENBLAS_NUM_THREADS=T.
+        # worker's xgrad::set_num_threads(T) hands large products and element-wise ops to xgrad's own
+        # T workers (Note [parallel regions]), each block computed by single-threaded OpenBLAS;
+        # LibTorch's torch::set_num_threads does not reach OpenBLAS, so its workers keep
+        # OPENBLAS_NUM_THREADS=T.
         env["OPENBLAS_NUM_THREADS"] = "1"
     env["OMP_WAIT_POLICY"] = "PASSIVE"
     return env

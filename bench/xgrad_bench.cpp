@@ -58,11 +58,13 @@ struct FixedBatch : Stepped {
   std::shared_ptr<nn::Module> net;
   std::shared_ptr<optim::SGD> opt;
   Tensor x, y;
+  std::vector<Tensor> xs;  // S with batches=K: K inputs used in turn (fresh data each step, like W3)
+  std::size_t next = 0;
   bool classify = false;
   Tensor loss;
   void step() override {
     opt->zero_grad();
-    Tensor out = (*net)(x);
+    Tensor out = (*net)(xs.empty() ? x : xs[next++ % xs.size()]);
     loss = classify ? cross_entropy(out, y) : mse_loss(out, y);
     loss.backward();
     opt->step();
@@ -117,12 +119,14 @@ std::unique_ptr<Workload> make_w6(Dtype dt) {
 }
 
 // S: the W3 network 784-W-W/2-10 on a fixed random batch of B (step time scaling).
-std::unique_ptr<Workload> make_scale(Dtype dt, std::int64_t batch, std::int64_t width) {
+std::unique_ptr<Workload> make_scale(Dtype dt, std::int64_t batch, std::int64_t width, std::int64_t batches) {
   auto w = std::make_unique<FixedBatch>();
   w->net = std::make_shared<nn::Sequential>(nn::Linear(784, width, true, dt), nn::ReLU(), nn::Linear(width, width / 2, true, dt),
                                             nn::ReLU(), nn::Linear(width / 2, 10, true, dt));
   w->opt = make_sgd(*w->net, 0.01, 0.9);
   w->x = randn({batch, 784}, dt);
+  for (std::int64_t i = 1; i < batches; ++i) w->xs.push_back(randn({batch, 784}, dt));
+  if (!w->xs.empty()) w->xs.push_back(w->x);
   w->y = randint(0, 10, {batch});
   w->classify = true;
   return w;
@@ -276,14 +280,15 @@ std::unique_ptr<Workload> make(const std::string& w, Dtype dt, const Command& c)
   if (w == "W5") return make_w5(dt);
   if (w == "W6") return make_w6(dt);
   if (w == "W7") return std::make_unique<Op>(dt, c.str("op", "add"), c.num("grad", 0) != 0);
-  if (w == "S") return make_scale(dt, static_cast<std::int64_t>(c.num("batch", 128)), static_cast<std::int64_t>(c.num("width", 256)));
+  if (w == "S") return make_scale(dt, static_cast<std::int64_t>(c.num("batch", 128)), static_cast<std::int64_t>(c.num("width", 256)),
+                                   static_cast<std::int64_t>(c.num("batches", 1)));
   throw std::runtime_error("unknown workload " + w);
 }
 
 std::string key_of(const Command& c) {
   std::string k = c.word(1);
   k.append(" ").append(c.word(2));
-  for (const char* p : {"op", "grad", "batch", "width", "seed"}) k.append(" ").append(c.str(p, ""));
+  for (const char* p : {"op", "grad", "batch", "width", "batches", "seed"}) k.append(" ").append(c.str(p, ""));
   return k;
 }
 

@@ -5,7 +5,8 @@
 #   asan            Debug build with AddressSanitizer + UndefinedBehaviorSanitizer (XGRAD_SANITIZE=ON) in
 #                   build-asan; runs the whole test suite (LeakSanitizer included: it is part of ASan).
 #   tsan            Debug build with ThreadSanitizer in build-tsan; runs the concurrency tests
-#                   (tests/reliability/test_concurrency.cpp). Pass -- all to run the whole suite.
+#                   (tests/reliability/test_concurrency.cpp) and the worker-pool tests
+#                   (tests/autograd/test_threads.cpp). `tsan all` runs the whole suite.
 #   lsan-examples   the examples of the same ASan build (build-asan, examples switched on); runs every
 #                   example and fails on any leak or memory error.
 #   valgrind-examples  Release build of the examples in build-valgrind; runs every example under
@@ -76,7 +77,7 @@ case $mode in
       shift
       ./build-tsan/tests/xgrad_tests "$@"
     else
-      ./build-tsan/tests/xgrad_tests -sf="*test_concurrency*" "$@"
+      ./build-tsan/tests/xgrad_tests -sf="*test_concurrency*,*test_threads*" "$@"
     fi
     ;;
   lsan-examples)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 #include "../detail/tensor_impl.hpp"
@@ -17,15 +18,18 @@
 // Until set_num_threads is called, OpenBLAS keeps its own threads and its own rule for when a product
 // uses them (all cores for m·n·k > 262144); xgrad does not touch them. set_num_threads(n) makes OpenBLAS
 // single-threaded for good, and from then on xgrad's own workers split the large products (Note
-// [parallel regions] in parallel.cpp): a product with m·n·k above kParallelGemmMnk (2^22 in float32,
-// 2^21 in float64, whose products take twice as long) is cut into n blocks of rows or columns of C,
+// [parallel regions] in parallel.cpp): a product with m·n·k above parallel_gemm_mnk (2^25 in float32,
+// 2^24 in float64, whose products take twice as long) is cut into n blocks of rows or columns of C,
 // each computed by single-threaded OpenBLAS on its own thread; smaller products run on the caller.
 // The block of C a thread computes sums over the whole k, in the same blocking as a single-threaded
 // product of that block, so the split changes at most the last bits and is reproducible at a fixed n
-// (tested). History (measured, docs/performance.md "Why the misses"): with OpenBLAS's own threads the
-// float32 steps of the W3 network at batch 32-128 were 10-64% slower at two threads than at one,
-// because its workers spin in sched_yield between products; a per-product choice of OpenBLAS's
-// thread count (m·n·k > 2^25) fixed the slowdown but gave W3 nothing from the second core.
+// (tested). Why 2^25 (docs/performance.md, "Why the misses"): on a fixed batch the W3 network's step
+// (largest products 25.7M) is 0.7-0.9x as long at two threads with a 2^22 threshold, but a real
+// Fashion-MNIST epoch, whose batch is gathered anew before every step, was 1.01-1.12x as long as with
+// no split at all; products of 2^25 and more (batch >= 256 or width >= 512 in that network, W6) gain
+// 1.2-1.5x in both. History: with OpenBLAS's own threads the float32 steps of the W3 network at batch
+// 32-128 were 10-64% slower at two threads than at one, because its workers spin in sched_yield
+// between products.
 namespace xgrad::kernels {
 
 void blas_single_threaded() { openblas_set_num_threads(1); }
@@ -175,8 +179,16 @@ void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
               alpha, a, to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
 }
 
+// The m·n·k above which a product is split (Note [lazy BLAS threads]); XGRAD_GEMM_SPLIT_MNK overrides
+// the float32 figure (float64 uses half of it), to measure the threshold on another machine.
 template <class T>
-constexpr double kParallelGemmMnk = sizeof(T) == 4 ? 4194304.0 : 2097152.0;
+double parallel_gemm_mnk() {
+  static const double f32 = [] {
+    const char* env = std::getenv("XGRAD_GEMM_SPLIT_MNK");
+    return env != nullptr ? std::max(0.0, std::atof(env)) : 33554432.0;
+  }();
+  return sizeof(T) == 4 ? f32 : f32 / 2;
+}
 constexpr std::int64_t kGemmBlockAlign = 16;  // block edges on whole micro-kernel tiles
 
 // Note [lazy BLAS threads]: C = alpha·op(A)·op(B) + beta·C, split into blocks of rows of C when C is
@@ -191,7 +203,7 @@ void split_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k
   const bool by_rows = m > n;
   const std::int64_t side = by_rows ? m : n;
   int parts = 1;
-  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) > kParallelGemmMnk<T>)
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) > parallel_gemm_mnk<T>())
     parts = static_cast<int>(std::min<std::int64_t>(parallel_threads(), (side + kGemmBlockAlign - 1) / kGemmBlockAlign));
   if (parts <= 1) return blas_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   parallel_parts(parts, [&](int i, int np) {

@@ -15,7 +15,7 @@ namespace xgrad::kernels {
 
 /// C = alpha·op(A)·op(B) + beta·C on row-major buffers; op(X) = Xᵀ when trans_x. op(A) is (m, k),
 /// op(B) is (k, n), C is (m, n). Handles empty sizes (m, n or k = 0) without calling BLAS. After
-/// set_num_threads(n > 1) a product with m·n·k above 2^22 (float32) / 2^21 (float64) is split into n
+/// set_num_threads(n > 1) a product with m·n·k above 2^25 (float32) / 2^24 (float64) is split into n
 /// blocks of C over xgrad's workers (Note [lazy BLAS threads] in gemm.cpp).
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const float* a,
           std::int64_t lda, const float* b, std::int64_t ldb, double beta, float* c, std::int64_t ldc);

@@ -82,10 +82,11 @@ TEST_CASE("set_num_threads(2): split products are right in every operand layout 
   manual_seed(11);
   for (const Dtype dt : {kFloat32, kFloat64}) {
     CAPTURE(dt);
-    // (m, k, n) above the split threshold (m·n·k > 2^22): taller than wide (split by rows), wider
-    // than tall (by columns), edges that are not multiples of the 16-row blocks, and a tiny side
+    // (m, k, n) above the split threshold in both dtypes (m·n·k > 2^25): taller than wide (split by
+    // rows), wider than tall (by columns), edges that are not multiples of the 16-row blocks, and a
+    // tiny side
     for (const auto& [m, k, n] : std::vector<std::array<std::int64_t, 3>>{
-             {333, 517, 61}, {45, 700, 301}, {257, 300, 255}, {17, 4000, 300}, {600, 3000, 3}}) {
+             {700, 800, 61}, {45, 2600, 301}, {257, 520, 255}, {17, 7000, 300}, {600, 20000, 3}}) {
       CAPTURE(m);
       CAPTURE(k);
       CAPTURE(n);
@@ -100,13 +101,13 @@ TEST_CASE("set_num_threads(2): split products are right in every operand layout 
       const Tensor y = linear(a, bt, bias);
       check_product(y - bias, a, bt.t());
     }
-    // a batch folded into the rows of a, and a real batch of products
-    const Tensor a3 = randn({3, 200, 300}, dt), b2 = randn({300, 150}, dt), b3 = randn({3, 300, 150}, dt);
-    check_product(matmul(a3, b2).reshape({600, 150}), a3.reshape({600, 300}), b2);
+    // a batch folded into the rows of a, and a real batch of products (each 400·600·150 = 36M)
+    const Tensor a3 = randn({3, 400, 600}, dt), b2 = randn({600, 150}, dt), b3 = randn({3, 600, 150}, dt);
+    check_product(matmul(a3, b2).reshape({1200, 150}), a3.reshape({1200, 600}), b2);
     const Tensor c3 = matmul(a3, b3);
     for (std::int64_t i = 0; i < 3; ++i)
-      check_product(narrow(c3, 0, i, 1).reshape({200, 150}), narrow(a3, 0, i, 1).reshape({200, 300}),
-                    narrow(b3, 0, i, 1).reshape({300, 150}));
+      check_product(narrow(c3, 0, i, 1).reshape({400, 150}), narrow(a3, 0, i, 1).reshape({400, 600}),
+                    narrow(b3, 0, i, 1).reshape({600, 150}));
   }
 }
 
@@ -170,7 +171,7 @@ TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one threa
 TEST_CASE("set_num_threads(2): workers are xgrad's own, named, and serve concurrent callers") {
   const ThreadCount threads(2);
   manual_seed(9);
-  const Tensor a = randn({256, 512}), b = randn({512, 256});
+  const Tensor a = randn({256, 520}), b = randn({520, 256});  // 34M: split
   const Tensor expect = matmul(a, b);
   const auto names = thread_names();
   CHECK(std::count(names.begin(), names.end(), "xgrad-worker") >= 1);
@@ -191,7 +192,7 @@ TEST_CASE("set_num_threads(2): workers are xgrad's own, named, and serve concurr
 TEST_CASE("set_num_threads(2): a forked child gets workers of its own") {
   const ThreadCount threads(2);
   manual_seed(4);
-  const Tensor a = randn({256, 512}), b = randn({512, 256}), x = randn({1 << 19});
+  const Tensor a = randn({256, 520}), b = randn({520, 256}), x = randn({1 << 19});
   const Tensor expect = matmul(a, b), expect_x = x * x;  // the parent's workers are running
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
