@@ -7,7 +7,8 @@
 # PROF_BUILD (default build-prof) with -DXGRAD_NATIVE=OFF -DCMAKE_CXX_FLAGS="-march=x86-64-v3 -g" and
 # OpenBLAS' AVX2 kernels (OPENBLAS_CORETYPE=Haswell). Only the steps are measured (the data loading
 # and model construction are toggled off). Output: bench/results/profiles/<name>.{callgrind,txt}.
-# PROFILER=perf forces a perf cpu-clock sampling profile of the native build instead (BUILD_DIR).
+# PROFILER=perf forces a perf cpu-clock sampling profile of the native build instead (BUILD_DIR);
+# with perf, THREADS=2 profiles the worker at two threads (samples per thread).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 w=$1; dt=$2; shift 2
@@ -46,12 +47,16 @@ else
   # Same kernels as the benchmark (bench/run.py --blas-core auto); skip the data loading of W3/W4.
   delay=()
   case $w in W3|W4) delay=(-D "${PERF_DELAY_MS:-2500}") ;; esac
+  # THREADS=2: the worker's set_num_threads(2) (xgrad's own workers); samples are then split by thread.
+  threads=${THREADS:-1}
+  sort=symbol
+  if [ "$threads" != 1 ]; then name="$name-T$threads"; sort=comm,symbol; fi
   env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 perf record -e cpu-clock -F 4999 "${delay[@]}" \
-    -o "$out/$name.perf" "$BUILD_DIR/bench/xgrad_bench" mem "$w" "$dt" "$@" threads=1 >/dev/null 2>&1
+    -o "$out/$name.perf" "$BUILD_DIR/bench/xgrad_bench" mem "$w" "$dt" "$@" threads="$threads" >/dev/null 2>&1
   set +o pipefail
   {
-    echo "# perf cpu-clock samples of xgrad $w $dt $* (native build, T=1): self time per symbol"
-    perf report -i "$out/$name.perf" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+    echo "# perf cpu-clock samples of xgrad $w $dt $* (native build, T=$threads${XGRAD_GEMM_SPLIT_MNK:+, XGRAD_GEMM_SPLIT_MNK=$XGRAD_GEMM_SPLIT_MNK}): self time per symbol"
+    perf report -i "$out/$name.perf" --no-children --sort "$sort" --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
       | sed -E 's/\(xgrad::Tensor const&.*$//' | cut -c1-160 | head -45
   } >"$out/$name.txt"
 fi

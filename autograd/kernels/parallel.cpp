@@ -26,16 +26,21 @@
 
 // Note [parallel regions]
 // Once a program calls set_num_threads(n) with n > 1, the matrix products above a size threshold
-// (kernels/gemm.cpp) and the element-wise updates above kParallelGrain split their work into n parts:
-// the calling thread runs part 0 and n - 1 workers of xgrad's own run the others, each product part
-// through single-threaded OpenBLAS. Why not OpenBLAS's threads (the rule until 2026-12-05, Note [lazy
+// (kernels/gemm.cpp) and the element-wise updates above kParallelGrain split their work into n parts,
+// which the calling thread and n - 1 workers of xgrad's own share, each product part computed by
+// single-threaded OpenBLAS. Why not OpenBLAS's threads (the rule until 2026-12-05, Note [lazy
 // BLAS threads]): its workers spin in sched_yield for a long while after every product, which on these
 // 2-vCPU machines (the vCPUs contend like SMT siblings) slowed everything the main thread did between
 // products, so the W3 network's products only paid at batch >= 256; and it cannot share its threads
 // with anything but BLAS.
-// - A worker waits for its next part by spinning on its own slot with the pause instruction for
+// - The parts are claimed from a shared counter by the caller and by every worker that is awake, so
+//   the caller never waits for a worker to wake up: if none comes, it runs every part itself. A
+//   worker waits for the next region by spinning on its own slot with the pause instruction for
 //   spin_micros() (200 µs, XGRAD_SPIN_US; the gaps between the products of one training step are
-//   shorter), then sleeps on a futex until the next part is posted: an idle program costs nothing.
+//   shorter), then sleeps on a futex until woken: an idle program costs nothing. (Before parts were
+//   claimed, each worker had its own part, and the exp forward + backward of W7 - a 1e6-element
+//   multiplication right after 230 µs of single-threaded work - took 1.46x as long at two threads as at one:
+//   the caller waited for the sleeping worker.)
 // - Workers start at the first region that needs them, so a program whose work is all small never has
 //   a second thread (a multi-threaded process pays for locked malloc and atomic reference counts).
 // - One region at a time holds the workers; a region started from inside a task, or while another
@@ -74,51 +79,74 @@ void futex_wake(std::atomic<std::uint32_t>& word) {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-// One worker's mailbox: the region posts a part by storing task/context/part and then bumping `posted`.
+// One worker's wake-up call: the region bumps `posted`; a worker that sleeps is woken on the futex.
 struct alignas(64) Slot {
   std::atomic<std::uint32_t> posted{0};
   std::atomic<bool> sleeping{false};
-  Task task = nullptr;
-  void* context = nullptr;
-  int part = 0, parts = 0;
 };
 
 thread_local bool t_in_task = false;
 
+// The parts of a region are claimed, not assigned: the caller and every awake worker take the next
+// unclaimed part until none is left, so a worker that is slow to wake (a futex wake-up on these VMs
+// can take longer than the region) costs nothing: the caller runs its parts. The claim word packs the
+// region's generation (32 bits), its part count (16) and the next part (16), so a worker that reads it
+// late, after its region ended, cannot claim anything of a newer region by mistake (its
+// compare-exchange fails on the generation).
+constexpr std::uint64_t claim_word(std::uint64_t gen, std::uint64_t parts, std::uint64_t next) {
+  return gen << 32 | parts << 16 | next;
+}
+
 struct Pool {
   std::mutex region;  // held by the region that uses the workers
   std::vector<std::unique_ptr<Slot>> slots;
-  std::atomic<int> pending{0};
+  std::atomic<std::uint64_t> claim{0};
+  std::atomic<Task> task{nullptr};
+  std::atomic<void*> context{nullptr};
+  std::atomic<int> done{0};  // parts of the current region finished
+  std::uint32_t generation = 0;  // written by the region's owner only
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  void run_part(Task task, void* context, int i, int parts) {
-    try {
-      task(context, i, parts);
-    } catch (...) {
-      const std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
+  // Claims and runs parts of the current region until none is left.
+  void run_parts() {
+    std::uint64_t w = claim.load(std::memory_order_acquire);
+    for (;;) {
+      const auto parts = static_cast<int>(w >> 16 & 0xffff), next = static_cast<int>(w & 0xffff);
+      if (next >= parts) return;
+      // The fields are those of the region w names: they are written before its claim word is
+      // published and kept until all its parts are done, which cannot happen before part `next`.
+      const Task t = task.load(std::memory_order_relaxed);
+      void* c = context.load(std::memory_order_relaxed);
+      if (!claim.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      try {
+        t(c, next, parts);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+      done.fetch_add(1, std::memory_order_acq_rel);
+      w = claim.load(std::memory_order_acquire);
     }
   }
 
   void worker(Slot* slot) {
     ::pthread_setname_np(::pthread_self(), "xgrad-worker");
     t_in_task = true;
-    std::uint32_t seen = 0;  // the slot's count when it was made: a part may be posted before this thread runs
+    std::uint32_t seen = 0;  // the slot's count when it was made: a region may post before this thread runs
     const auto spin = std::chrono::microseconds(spin_micros());
     for (;;) {
       auto start = std::chrono::steady_clock::now();
       for (std::uint32_t polls = 1; slot->posted.load(std::memory_order_acquire) == seen; ++polls) {
         cpu_relax();
         if (polls % 64 == 0 && std::chrono::steady_clock::now() - start >= spin) {
-          slot->sleeping.store(true);  // seq_cst, paired with post(): one of the two sees the other
+          slot->sleeping.store(true);  // seq_cst, paired with wake(): one of the two sees the other
           while (slot->posted.load() == seen) futex_wait(slot->posted, seen);
           slot->sleeping.store(false, std::memory_order_relaxed);
         }
       }
       seen = slot->posted.load(std::memory_order_acquire);
-      run_part(slot->task, slot->context, slot->part, slot->parts);
-      pending.fetch_sub(1, std::memory_order_acq_rel);
+      run_parts();
     }
   }
 
@@ -129,23 +157,23 @@ struct Pool {
     }
   }
 
-  static void post(Slot& s, Task task, void* context, int part, int parts) {
-    s.task = task;
-    s.context = context;
-    s.part = part;
-    s.parts = parts;
-    s.posted.fetch_add(1);  // seq_cst: publishes the fields, ordered before the sleeping check
+  static void wake(Slot& s) {
+    s.posted.fetch_add(1);  // seq_cst: ordered before the sleeping check
     if (s.sleeping.load()) futex_wake(s.posted);
   }
 
-  void run(int parts, Task task, void* context) {
+  void run(int parts, Task t, void* c) {
     start_workers(parts - 1);
-    pending.store(parts - 1, std::memory_order_relaxed);
-    for (int i = 1; i < parts; ++i) post(*slots[static_cast<std::size_t>(i - 1)], task, context, i, parts);
+    ++generation;
+    task.store(t, std::memory_order_relaxed);
+    context.store(c, std::memory_order_relaxed);
+    done.store(0, std::memory_order_relaxed);
+    claim.store(claim_word(generation, static_cast<std::uint64_t>(parts), 0), std::memory_order_release);
+    for (int i = 1; i < parts; ++i) wake(*slots[static_cast<std::size_t>(i - 1)]);
     t_in_task = true;
-    run_part(task, context, 0, parts);
+    run_parts();
     t_in_task = false;
-    while (pending.load(std::memory_order_acquire) != 0) cpu_relax();
+    while (done.load(std::memory_order_acquire) != parts) cpu_relax();
     if (error) std::rethrow_exception(std::exchange(error, nullptr));
   }
 };

@@ -14,10 +14,11 @@ namespace xgrad::kernels {
 /// any set_num_threads call (OpenBLAS then keeps its own threads, see Note [lazy BLAS threads]).
 int parallel_threads();
 
-/// Runs task(i, parts) for every i in [0, parts) and returns when all have finished; the caller runs
-/// task 0 and the workers the others. parts <= parallel_threads(). Runs every task on the calling
-/// thread when parts <= 1, when called from inside a task, or while another thread's region holds the
-/// workers. The first exception a task throws is rethrown here after all tasks have finished.
+/// Runs task(i, parts) for every i in [0, parts) and returns when all have finished; the caller and
+/// the workers that are awake claim the tasks one by one (which thread runs which i varies, the
+/// partition does not). parts <= parallel_threads(). Runs every task on the calling thread when
+/// parts <= 1, when called from inside a task, or while another thread's region holds the workers.
+/// The first exception a task throws is rethrown here after all tasks have finished.
 void run_parallel(int parts, void (*task)(void* context, int i, int parts), void* context);
 
 /// run_parallel with any callable f(i, parts); one part is a plain call f(0, 1) on this thread.
