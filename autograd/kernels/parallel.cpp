@@ -131,7 +131,6 @@ struct Pool {
   }
 
   void worker(Slot* slot) {
-    ::pthread_setname_np(::pthread_self(), "xgrad-worker");
     t_in_task = true;
     std::uint32_t seen = 0;  // the slot's count when it was made: a region may post before this thread runs
     const auto spin = std::chrono::microseconds(spin_micros());
@@ -153,7 +152,10 @@ struct Pool {
   void start_workers(int count) {
     while (static_cast<int>(slots.size()) < count) {
       slots.push_back(std::make_unique<Slot>());
-      std::thread(&Pool::worker, this, slots.back().get()).detach();
+      std::thread t(&Pool::worker, this, slots.back().get());
+      // named here, not by the worker: the region may end before the new thread first runs
+      ::pthread_setname_np(t.native_handle(), "xgrad-worker");
+      t.detach();
     }
   }
 
@@ -207,7 +209,7 @@ std::atomic<int> g_threads{0};  // the set_num_threads count; 0: never set
 
 int parallel_threads() {
   const int n = g_threads.load(std::memory_order_relaxed);
-  return n > 1 ? n : 1;
+  return std::clamp(n, 1, kMaxParallelParts);
 }
 
 int elementwise_parts(std::int64_t n) { return n >= kParallelGrain ? parallel_threads() : 1; }

@@ -10,8 +10,11 @@
 
 namespace xgrad::kernels {
 
-/// The threads a parallel region may use, the caller included: the set_num_threads count, or 1 before
-/// any set_num_threads call (OpenBLAS then keeps its own threads, see Note [lazy BLAS threads]).
+/// The threads a parallel region may use, the caller included: the set_num_threads count (at most
+/// kMaxParallelParts: a region's part count must fit the 16 bits of its claim word, and more threads
+/// than that would only wait on each other), or 1 before any set_num_threads call (OpenBLAS then keeps
+/// its own threads, see Note [lazy BLAS threads]).
+inline constexpr int kMaxParallelParts = 1024;
 int parallel_threads();
 
 /// Runs task(i, parts) for every i in [0, parts) and returns when all have finished; the caller and

@@ -169,7 +169,7 @@ TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one threa
   }
 }
 
-TEST_CASE("set_num_threads(2): regions right after the workers fell asleep are complete and bit-equal") {
+TEST_CASE("set_num_threads(2 and 3): regions right after the workers fell asleep are complete and bit-equal") {
   // The workers sleep after 200 µs without work; a region that starts then is run by whoever claims
   // its parts first (the caller, or a worker that wakes in time), and a worker waking after the region
   // ended must claim nothing of the next one. Alternating short pauses and back-to-back regions cover
@@ -183,14 +183,17 @@ TEST_CASE("set_num_threads(2): regions right after the workers fell asleep are c
     expect_mul = a * b;
     expect_add = a + b;
   }
-  const ThreadCount threads(2);
-  int bad = 0;
-  for (int i = 0; i < 60; ++i) {
-    if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(150 * (i % 5)));
-    bad += !bit_equal(a * b, expect_mul);
-    bad += !bit_equal(a + b, expect_add);
+  for (const int n : {2, 3}) {  // 3: two workers claim parts at once
+    CAPTURE(n);
+    const ThreadCount threads(n);
+    int bad = 0;
+    for (int i = 0; i < 60; ++i) {
+      if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(150 * (i % 5)));
+      bad += !bit_equal(a * b, expect_mul);
+      bad += !bit_equal(a + b, expect_add);
+    }
+    CHECK(bad == 0);
   }
-  CHECK(bad == 0);
 }
 
 TEST_CASE("set_num_threads(2): workers are xgrad's own, named, and serve concurrent callers") {
