@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -164,6 +165,25 @@ TEST_CASE("factories: bernoulli") {
   CHECK(values(bernoulli({5}, 1.0)) == std::vector<double>(5, 1.0));
   check_throws_with<ValueError>([] { bernoulli({2}, 1.5); }, {"bernoulli", "[0, 1]", "1.5"});
   check_throws_with<ValueError>([] { bernoulli({2}, -0.1); }, {"bernoulli", "-0.1"});
+}
+
+TEST_CASE("factories: bernoulli draws the stream of uniform_real_distribution(0, 1) < p, one word per element") {
+  // Note [block bernoulli]: the blocked, vectorized comparison must give exactly the masks of the
+  // element-by-element definition, over block boundaries (n not a multiple of 256) and for every dtype.
+  for (const double p : {0.0, 1e-9, 0.3, 0.5, 0.8, 1.0 - 1e-12, 1.0}) {
+    for (const Dtype dt : {kFloat32, kFloat64, kInt64}) {
+      CAPTURE(p);
+      manual_seed(77);
+      const auto got = bernoulli({3, 347}, p, dt).to_vector<double>();
+      const std::uint64_t next_word = generator()();
+      std::mt19937_64 ref(77);
+      std::uniform_real_distribution<double> dist(0.0, 1.0);
+      std::vector<double> want(got.size());
+      for (double& w : want) w = dist(ref) < p ? 1.0 : 0.0;
+      CHECK(got == want);
+      CHECK(next_word == ref());  // exactly numel() words were drawn
+    }
+  }
 }
 
 TEST_CASE("factories: randint and randperm") {
