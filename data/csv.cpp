@@ -278,7 +278,7 @@ CsvData load_sklearn_csv(const std::string& path, Dtype feature_dtype) {
                               path, *n_samples, *n_features, d.features.size(0), d.features.size(1)));
   if (!classes.empty()) {
     const std::int64_t* t = d.target.data<std::int64_t>();
-    for (std::int64_t i = 0; i < d.target.numel(); ++i)
+    for (std::int64_t i = 0, n_ = d.target.numel(); i < n_; ++i)
       if (t[i] < 0 || t[i] >= static_cast<std::int64_t>(classes.size()))
         throw IOError(fmt::format("{}: '{}', data row {}: label {} is outside 0..{} ({} class names on line 1)", who, path, i + 1,
                                   t[i], classes.size() - 1, classes.size()));

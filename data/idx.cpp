@@ -253,10 +253,10 @@ void load_split(const std::string& dir, const char* who, const char* prefix, Ten
     throw IOError(fmt::format("{}: '{}' holds shape {}, expected shape {} (one label per image of '{}')", who, lpath,
                               shape_str(lab.shape()), shape_str({img.size(0)}), ipath));
   const std::int64_t* l = lab.data<std::int64_t>();
-  for (std::int64_t i = 0; i < lab.numel(); ++i)
+  for (std::int64_t i = 0, n_ = lab.numel(); i < n_; ++i)
     if (l[i] < 0 || l[i] > 9) throw IOError(fmt::format("{}: '{}' has label {} at index {}, outside 0..9", who, lpath, l[i], i));
   float* p = img.mutable_data<float>();
-  for (std::int64_t i = 0; i < img.numel(); ++i) p[i] /= 255.0f;
+  for (std::int64_t i = 0, n_ = img.numel(); i < n_; ++i) p[i] /= 255.0f;
   images = img.reshape({img.size(0), 28 * 28});
   labels = lab;
 }

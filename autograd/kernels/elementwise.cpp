@@ -592,7 +592,7 @@ bool all_finite(const Tensor& x) {
     using T = decltype(tag);
     const Tensor c = contiguous(x);
     const T* p = static_cast<const T*>(c.impl()->data_ptr());
-    for (std::int64_t i = 0; i < c.numel(); ++i)
+    for (std::int64_t i = 0, n_ = c.numel(); i < n_; ++i)
       if (!std::isfinite(p[i])) return false;
     return true;
   });

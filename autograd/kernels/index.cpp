@@ -219,7 +219,7 @@ Tensor one_hot(const Tensor& labels, std::int64_t num_classes, Dtype dtype) {
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* po = ptr<T>(out);
-    for (std::int64_t i = 0; i < lc.numel(); ++i) po[i * num_classes + pl[i]] = T(1);
+    for (std::int64_t i = 0, n_ = lc.numel(); i < n_; ++i) po[i * num_classes + pl[i]] = T(1);
   });
   return out;
 }

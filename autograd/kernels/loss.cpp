@@ -70,7 +70,7 @@ std::int64_t first_outside(const Tensor& x, double lo, double hi, double& value)
     using T = decltype(tag);
     const T* p = static_cast<const T*>(xc.impl()->data_ptr());
     const T l = static_cast<T>(lo), h = static_cast<T>(hi);
-    for (std::int64_t i = 0; i < xc.numel(); ++i)
+    for (std::int64_t i = 0, n_ = xc.numel(); i < n_; ++i)
       if (!(p[i] >= l && p[i] <= h)) {
         value = static_cast<double>(p[i]);
         return i;

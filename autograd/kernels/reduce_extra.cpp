@@ -430,7 +430,7 @@ bool has_zero(const Tensor& x) {
   return dispatch_all(c.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = cptr<T>(c);
-    for (std::int64_t i = 0; i < c.numel(); ++i)
+    for (std::int64_t i = 0, n_ = c.numel(); i < n_; ++i)
       if (p[i] == T(0)) return true;
     return false;
   });

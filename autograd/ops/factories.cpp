@@ -19,7 +19,8 @@ Tensor generate(const Shape& shape, Dtype dtype, F&& f) {
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(out.impl()->data_ptr());
-    for (std::int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(f(i));
+    const std::int64_t n = out.numel();
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(f(i));
   });
   return out;
 }
@@ -136,7 +137,7 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape) {
   auto& gen = generator();
   Tensor out = empty(shape, kInt64);
   auto* p = out.mutable_data<std::int64_t>();
-  for (std::int64_t i = 0; i < out.numel(); ++i) p[i] = dist(gen);
+  for (std::int64_t i = 0, n_ = out.numel(); i < n_; ++i) p[i] = dist(gen);
   return out;
 }
 

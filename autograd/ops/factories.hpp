@@ -32,7 +32,9 @@ Tensor uniform(const Shape& shape, double low, double high, Dtype dtype = kFloat
 Tensor randn(const Shape& shape, Dtype dtype = kFloat32);
 /// Normal random values with the given mean and standard deviation.
 Tensor normal(const Shape& shape, double mean, double stddev, Dtype dtype = kFloat32);
-/// Independent Bernoulli(p) draws as 0/1 values (dropout masks).
+/// Independent Bernoulli(p) draws as 0/1 values (dropout masks): element i (row-major) is 1 when the
+/// i-th 64-bit word of generator(), read as a uniform u = double(word) / 2^64 (clamped below 1), is below p; exactly
+/// numel() words are drawn. p in [0, 1] (ValueError otherwise).
 Tensor bernoulli(const Shape& shape, double p, Dtype dtype = kFloat32);
 /// Random integers in [low, high) as int64.
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);
