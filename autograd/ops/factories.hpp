@@ -10,6 +10,10 @@
 
 namespace xgrad {
 
+/// A contiguous tensor of `shape` whose values are unspecified (the buffer is not initialized; may
+/// hold values of a freed tensor): for outputs that are written in full before they are read.
+/// ShapeError for negative dimensions or sizes no buffer can have.
+Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
 /// A tensor of `shape` filled with 0.
 Tensor zeros(const Shape& shape, Dtype dtype = kFloat32);
 /// A tensor of `shape` filled with 1.

@@ -167,6 +167,21 @@ TEST_CASE("factories: bernoulli") {
   check_throws_with<ValueError>([] { bernoulli({2}, -0.1); }, {"bernoulli", "-0.1"});
 }
 
+TEST_CASE("factories: empty has the shape and dtype asked for, is contiguous, and checks the shape") {
+  for (const Dtype dt : {kFloat32, kFloat64, kInt64}) {
+    const Tensor e = empty({3, 0, 2}, dt);
+    CHECK(e.shape() == Shape{3, 0, 2});
+    CHECK(e.dtype() == dt);
+    Tensor f = empty({4, 5}, dt);
+    CHECK(f.is_contiguous());
+    CHECK(!f.requires_grad());
+    f.fill_(2.0);  // writable in full
+    CHECK(f.sum().item<double>() == 40.0);
+  }
+  CHECK(empty({2}).dtype() == kFloat32);
+  CHECK_THROWS_AS(empty({2, -1}), ShapeError);
+}
+
 TEST_CASE("factories: bernoulli draws the stream of uniform_real_distribution(0, 1) < p, one word per element") {
   // Note [block bernoulli]: the blocked, vectorized comparison must give exactly the masks of the
   // element-by-element definition, over block boundaries (n not a multiple of 256) and for every dtype.

@@ -77,6 +77,25 @@ TEST_CASE("TensorDataset: size, get, get_batch gather rows") {
   CHECK(empty.target.shape() == Shape{0});
 }
 
+TEST_CASE("TensorDataset: long shuffled batches gather exactly the rows get() returns") {
+  // Batches longer than the prefetch distance, rows from 1 element to 40 KiB (past the prefetch cap).
+  for (const std::int64_t row : {std::int64_t{1}, std::int64_t{784}, std::int64_t{10240}}) {
+    CAPTURE(row);
+    Tensor x = arange(static_cast<double>(60 * row), kFloat32).reshape({60, row});
+    data::TensorDataset ds(x, arange(60.0, kInt64));
+    const std::vector<std::int64_t> idx = data::seeded_permutation(60, 5);
+    const data::Batch b = ds.get_batch(idx);
+    REQUIRE(b.input.shape() == Shape{60, row});
+    CHECK(b.target.to_vector<std::int64_t>() == idx);
+    std::vector<float> want;
+    for (const std::int64_t i : idx) {
+      const auto r = ds.get(i).input.to_vector<float>();
+      want.insert(want.end(), r.begin(), r.end());
+    }
+    CHECK(b.input.to_vector<float>() == want);
+  }
+}
+
 TEST_CASE("TensorDataset: multi-dimensional rows, no targets, non-contiguous inputs") {
   Tensor x = arange(24.0, kFloat64).reshape({4, 2, 3});
   data::TensorDataset ds(x, Tensor());
