@@ -46,7 +46,8 @@ if [ "$profiler" = callgrind ]; then
 else
   # Same kernels as the benchmark (bench/run.py --blas-core auto); skip the data loading of W3/W4.
   delay=()
-  case $w in W3|W4) delay=(-D "${PERF_DELAY_MS:-2500}") ;; esac
+  # W6: skip the initialization of the 16.8M weights and the first steps' page faults.
+  case $w in W3|W4) delay=(-D "${PERF_DELAY_MS:-2500}") ;; W6) delay=(-D "${PERF_DELAY_MS:-4000}") ;; esac
   # THREADS=2: the worker's set_num_threads(2) (xgrad's own workers); samples are then split by thread.
   threads=${THREADS:-1}
   sort=symbol
