@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
@@ -24,6 +25,14 @@ template <class T>
 auto flat(const Tensor& t) {
   auto* p = static_cast<T*>(t.impl()->data_ptr());
   const auto n = static_cast<std::size_t>(t.numel());
+  return xt::adapt(p, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
+}
+
+/// A 1-D adaptor over elements [lo, hi) of a contiguous tensor (one part of a split element-wise pass).
+template <class T>
+auto flat_range(const Tensor& t, std::int64_t lo, std::int64_t hi) {
+  auto* p = static_cast<T*>(t.impl()->data_ptr()) + lo;
+  const auto n = static_cast<std::size_t>(hi - lo);
   return xt::adapt(p, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
 }
 

@@ -35,11 +35,20 @@ void assign2(const Tensor& out, const Tensor& a, const Tensor& b, F&& f) {
   xt::noalias(o) = f(xtd::dense<T>(ac), xtd::dense<T>(bc));
 }
 
+// out = f(a) element by element, out fresh and contiguous. Large passes are split into ranges over
+// xgrad's workers (Note [parallel regions]); the range boundaries are multiples of 64 elements, so
+// every element takes the same SIMD or scalar path as in one pass and the result is bit-identical
+// for any thread count.
 template <class T, class F>
 void assign1(const Tensor& out, const Tensor& a, F&& f) {
   const Tensor ac = contiguous(a);
-  auto o = xtd::flat<T>(out);
-  xt::noalias(o) = f(xtd::flat<T>(ac));
+  const std::int64_t n = out.numel();
+  parallel_parts(elementwise_parts(n), [&](int part, int parts) {
+    const auto [lo, hi] = part_range(n, part, parts);
+    if (lo >= hi) return;
+    auto o = xtd::flat_range<T>(out, lo, hi);
+    xt::noalias(o) = f(xtd::flat_range<T>(ac, lo, hi));
+  });
 }
 
 template <class T, class F>
@@ -539,6 +548,32 @@ Tensor unary(UnaryOp op, const Tensor& x, double p0, double p1) {
   return out;
 }
 
+namespace {
+
+// Plain loops over n elements, which GCC vectorizes at -O3 (noinline: see Note [raw arithmetic loops]).
+template <class T>
+[[gnu::noinline]] void activation_grad_loop(ActivationGrad op, const T* __restrict pg, const T* __restrict py,
+                                            T* __restrict po, std::int64_t n) {
+  switch (op) {
+    case ActivationGrad::tanh:
+      for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * (T(1) - py[i] * py[i]);
+      break;
+    case ActivationGrad::sigmoid:
+      for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * py[i] * (T(1) - py[i]);
+      break;
+    case ActivationGrad::relu:
+      // NaN passes g, like PyTorch. Both loads are unconditional: with `pg[i]` read in one branch
+      // only, GCC 12 emitted a masked load through a stack slot (3x slower, measured).
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T gi = pg[i], yi = py[i];
+        po[i] = yi <= T(0) ? T(0) : gi;
+      }
+      break;
+  }
+}
+
+}  // namespace
+
 Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y) {
   if (g.shape() != y.shape())
     throw ShapeError(fmt::format("activation_backward: gradient of shape {} does not match the saved output of shape {}",
@@ -552,23 +587,11 @@ Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y) 
     const T* __restrict pg = static_cast<const T*>(gc.impl()->data_ptr());
     const T* __restrict py = static_cast<const T*>(yc.impl()->data_ptr());
     T* __restrict po = static_cast<T*>(out.impl()->data_ptr());
-    // Plain loops: GCC vectorizes them (-O3), one pass over g and y.
-    switch (op) {
-      case ActivationGrad::tanh:
-        for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * (T(1) - py[i] * py[i]);
-        break;
-      case ActivationGrad::sigmoid:
-        for (std::int64_t i = 0; i < n; ++i) po[i] = pg[i] * py[i] * (T(1) - py[i]);
-        break;
-      case ActivationGrad::relu:
-        // NaN passes g, like PyTorch. Both loads are unconditional: with `pg[i]` read in one branch
-        // only, GCC 12 emitted a masked load through a stack slot (3x slower, measured).
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T gi = pg[i], yi = py[i];
-          po[i] = yi <= T(0) ? T(0) : gi;
-        }
-        break;
-    }
+    // one pass over g and y; large passes split into ranges (Note [parallel regions])
+    parallel_parts(elementwise_parts(n), [&](int part, int parts) {
+      const auto [lo, hi] = part_range(n, part, parts);
+      activation_grad_loop<T>(op, pg + lo, py + lo, po + lo, hi - lo);
+    });
   });
   return out;
 }

@@ -143,6 +143,15 @@ TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one threa
       Tensor q = a.clone();
       q.add_(b).mul_(b);
       r.push_back(q);
+      // unary ops (xtensor/xsimd expressions over ranges) and the activation backward loops
+      for (auto f : {+[](const Tensor& x) { return x.exp(); }, +[](const Tensor& x) { return x.sigmoid(); },
+                     +[](const Tensor& x) { return x.tanh(); }, +[](const Tensor& x) { return x.relu(); }}) {
+        Tensor x = a.clone().requires_grad_();
+        Tensor y = f(x);
+        y.backward(b);
+        r.push_back(y.detach());
+        r.push_back(x.grad());
+      }
       return r;
     };
     std::vector<Tensor> one, two;
@@ -162,9 +171,24 @@ TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one threa
     // and the values are the formulas, element by element, at both ends of each range
     const std::vector<double> va = a.to(kFloat64).to_vector<double>(), vb = b.to(kFloat64).to_vector<double>();
     const std::vector<double> sum = two[0].to(kFloat64).to_vector<double>(), prod = two[2].to(kFloat64).to_vector<double>();
+    const std::size_t u = 10;  // two[10..17]: exp, its grad, sigmoid, its grad, tanh, its grad, relu, its grad
+    std::vector<std::vector<double>> un;
+    for (std::size_t k = u; k < u + 8; ++k) un.push_back(two[k].to(kFloat64).to_vector<double>());
     for (std::size_t i : {std::size_t{0}, std::size_t(n / 2), std::size_t(n / 2 + 63), std::size_t(n - 1)}) {
+      CAPTURE(i);
       CHECK(sum[i] == doctest::Approx(va[i] + vb[i]).epsilon(1e-6));
       CHECK(prod[i] == doctest::Approx(va[i] * vb[i]).epsilon(1e-6));
+      // the backward formulas use the rounded output y: 1 - y and 1 - y² cancel in float32
+      const double tol = dt == kFloat32 ? 1e-4 : 1e-12;
+      const double e = std::exp(va[i]), s = 1.0 / (1.0 + std::exp(-va[i])), t = std::tanh(va[i]);
+      CHECK(un[0][i] == doctest::Approx(e).epsilon(tol));
+      CHECK(un[1][i] == doctest::Approx(vb[i] * e).epsilon(tol));
+      CHECK(un[2][i] == doctest::Approx(s).epsilon(tol));
+      CHECK(un[3][i] == doctest::Approx(vb[i] * s * (1 - s)).epsilon(tol));
+      CHECK(un[4][i] == doctest::Approx(t).epsilon(tol));
+      CHECK(un[5][i] == doctest::Approx(vb[i] * (1 - t * t)).epsilon(tol));
+      CHECK(un[6][i] == (va[i] > 0 ? va[i] : 0.0));
+      CHECK(un[7][i] == (va[i] > 0 ? vb[i] : 0.0));
     }
   }
 }
