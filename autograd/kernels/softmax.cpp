@@ -1,6 +1,7 @@
 // Fused softmax / log-softmax / cross-entropy kernels: raw loops over contiguous rows, with the
 // exponentials and horizontal reductions vectorized by xsimd (a plain loop cannot vectorize a sum
-// without -ffast-math, which we avoid: it breaks NaN/Inf handling).
+// without -ffast-math, which we avoid: it breaks NaN/Inf handling). softmax and its backward split
+// large inputs into ranges of rows over xgrad's workers (Note [parallel regions]).
 #include "softmax.hpp"
 
 #include <xsimd/xsimd.hpp>
@@ -12,6 +13,7 @@
 
 #include "../detail/tensor_impl.hpp"
 #include "elementwise.hpp"
+#include "parallel.hpp"
 
 namespace xgrad::kernels {
 namespace {
@@ -191,6 +193,11 @@ void softmax_backward_impl(const T* y, const T* g, T* out, std::int64_t outer, s
   }
 }
 
+// Parts for a pass over `numel` elements made of `outer` independent blocks (Note [parallel regions]).
+int outer_parts(std::int64_t numel, std::int64_t outer) {
+  return static_cast<int>(std::min<std::int64_t>(elementwise_parts(numel), outer));
+}
+
 template <class T>
 const T* ptr(const Tensor& t) {
   return static_cast<const T*>(t.impl()->data_ptr());
@@ -210,7 +217,13 @@ Tensor softmax(const Tensor& x, std::int64_t dim, bool log) {
   split_dims(x.shape(), dim, outer, n, inner);
   dispatch_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    softmax_impl(ptr<T>(xc), mptr<T>(out), outer, n, inner, log);
+    const T* px = ptr<T>(xc);
+    T* po = mptr<T>(out);
+    // rows (outer blocks) are independent: large inputs split them over xgrad's workers, bit-identically
+    parallel_parts(outer_parts(out.numel(), outer), [&](int part, int parts) {
+      const auto [lo, hi] = part_range(outer, part, parts, 1);
+      if (lo < hi) softmax_impl(px + lo * n * inner, po + lo * n * inner, hi - lo, n, inner, log);
+    });
   });
   return out;
 }
@@ -223,7 +236,13 @@ Tensor softmax_backward(const Tensor& y, const Tensor& g, std::int64_t dim, bool
   split_dims(y.shape(), dim, outer, n, inner);
   dispatch_dtype(y.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    softmax_backward_impl(ptr<T>(yc), ptr<T>(gc), mptr<T>(out), outer, n, inner, log);
+    const T *py = ptr<T>(yc), *pg = ptr<T>(gc);
+    T* po = mptr<T>(out);
+    parallel_parts(outer_parts(out.numel(), outer), [&](int part, int parts) {
+      const auto [lo, hi] = part_range(outer, part, parts, 1);
+      const std::int64_t at = lo * n * inner;
+      if (lo < hi) softmax_backward_impl(py + at, pg + at, po + at, hi - lo, n, inner, log);
+    });
   });
   return out;
 }

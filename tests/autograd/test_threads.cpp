@@ -193,6 +193,51 @@ TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one threa
   }
 }
 
+TEST_CASE("set_num_threads(2): softmax and log_softmax split their rows, bit-equal to one thread") {
+  manual_seed(5);
+  // rows of the last dim (inner = 1), a middle dim (outer and inner > 1), and the first dim (one block)
+  struct Case {
+    Shape shape;
+    std::int64_t dim;
+  };
+  for (const Case& c : {Case{{1031, 257}, 1}, Case{{64, 65, 70}, 1}, Case{{600, 450}, 0}}) {
+    for (const Dtype dt : {kFloat32, kFloat64}) {
+      CAPTURE(dt);
+      CAPTURE(c.dim);
+      const Tensor x = randn(c.shape, dt) * 3.0, g = randn(c.shape, dt);
+      auto all = [&] {
+        std::vector<Tensor> r;
+        for (const bool log : {false, true}) {
+          Tensor xl = x.clone().requires_grad_();
+          Tensor y = log ? log_softmax(xl, c.dim) : softmax(xl, c.dim);
+          y.backward(g);
+          r.push_back(y.detach());
+          r.push_back(xl.grad());
+        }
+        return r;
+      };
+      std::vector<Tensor> one, two;
+      {
+        const ThreadCount threads(1);
+        one = all();
+      }
+      {
+        const ThreadCount threads(2);
+        two = all();
+      }
+      for (std::size_t i = 0; i < one.size(); ++i) {
+        CAPTURE(i);
+        CHECK(bit_equal(one[i], two[i]));
+      }
+      // every row of the split result is a distribution: softmax sums to 1 along dim, exp(log_softmax) too
+      const Tensor s1 = two[0].sum({c.dim}).to(kFloat64), s2 = two[2].exp().sum({c.dim}).to(kFloat64);
+      const double tol = dt == kFloat32 ? 1e-4 : 1e-12;
+      CHECK(max((s1 - 1.0).abs()).item<double>() < tol);
+      CHECK(max((s2 - 1.0).abs()).item<double>() < tol);
+    }
+  }
+}
+
 TEST_CASE("set_num_threads(2 and 3): regions right after the workers fell asleep are complete and bit-equal") {
   // The workers sleep after 200 µs without work; a region that starts then is run by whoever claims
   // its parts first (the caller, or a worker that wakes in time), and a worker waking after the region
