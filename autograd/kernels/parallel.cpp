@@ -26,7 +26,8 @@
 
 // Note [parallel regions]
 // Once a program calls set_num_threads(n) with n > 1, the matrix products above a size threshold
-// (kernels/gemm.cpp) and the element-wise updates above kParallelGrain split their work into n parts,
+// (kernels/gemm.cpp) and the element-wise ops and softmax rows above kParallelGrain elements split their
+// work into n parts (ranges on 64-element boundaries, or whole rows: bit-identical for any n),
 // which the calling thread and n - 1 workers of xgrad's own share, each product part computed by
 // single-threaded OpenBLAS. Why not OpenBLAS's threads (the rule until 2026-12-05, Note [lazy
 // BLAS threads]): its workers spin in sched_yield for a long while after every product, which on these

@@ -1,7 +1,8 @@
 #pragma once
 // Library-internal: xgrad's own worker threads (Note [parallel regions] in parallel.cpp). The matrix
-// products split their output into blocks over them, and the large element-wise updates split their
-// range; everything else runs on the calling thread.
+// products split their output into blocks over them, the large element-wise ops (binary arithmetic,
+// unary maps, activation backward, the momentum update) their range and softmax its rows; everything
+// else runs on the calling thread.
 
 #include <algorithm>
 #include <cstdint>
