@@ -43,9 +43,7 @@ template <class T, class F>
 void assign1(const Tensor& out, const Tensor& a, F&& f) {
   const Tensor ac = contiguous(a);
   const std::int64_t n = out.numel();
-  parallel_parts(elementwise_parts(n), [&](int part, int parts) {
-    const auto [lo, hi] = part_range(n, part, parts);
-    if (lo >= hi) return;
+  parallel_ranges(n, elementwise_parts(n), [&](std::int64_t lo, std::int64_t hi) {
     auto o = xtd::flat_range<T>(out, lo, hi);
     xt::noalias(o) = f(xtd::flat_range<T>(ac, lo, hi));
   });
@@ -140,9 +138,8 @@ template <class T, int SA, int SB>
 // an operand with stride 0 is one value and is not advanced.
 template <class T, int SA, int SB>
 void parallel_arith(BinaryOp op, T* o, const T* a, const T* b, std::int64_t n) {
-  parallel_parts(elementwise_parts(n), [&](int i, int np) {
-    const auto [lo, hi] = part_range(n, i, np);
-    if (lo < hi) raw_arith<T, SA, SB>(op, o + lo, a + SA * lo, b + SB * lo, hi - lo);
+  parallel_ranges(n, elementwise_parts(n), [&](std::int64_t lo, std::int64_t hi) {
+    raw_arith<T, SA, SB>(op, o + lo, a + SA * lo, b + SB * lo, hi - lo);
   });
 }
 
@@ -429,8 +426,7 @@ bool momentum_step(const Tensor& p, const Tensor& b, const Tensor& g, double mu,
     // product and a sum into an FMA (it does so in C++ at -O3), so the last bit can differ from the
     // three separate ops
     const std::int64_t n = p.numel();
-    parallel_parts(elementwise_parts(n), [&](int part, int parts) {
-      const auto [lo, hi] = part_range(n, part, parts);
+    parallel_ranges(n, elementwise_parts(n), [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t i = lo; i < hi; ++i) {
         const T bi = pb[i] * m + a * pg[i];
         pb[i] = bi;
@@ -588,8 +584,7 @@ Tensor activation_backward(ActivationGrad op, const Tensor& g, const Tensor& y) 
     const T* __restrict py = static_cast<const T*>(yc.impl()->data_ptr());
     T* __restrict po = static_cast<T*>(out.impl()->data_ptr());
     // one pass over g and y; large passes split into ranges (Note [parallel regions])
-    parallel_parts(elementwise_parts(n), [&](int part, int parts) {
-      const auto [lo, hi] = part_range(n, part, parts);
+    parallel_ranges(n, elementwise_parts(n), [&](std::int64_t lo, std::int64_t hi) {
       activation_grad_loop<T>(op, pg + lo, py + lo, po + lo, hi - lo);
     });
   });

@@ -48,4 +48,14 @@ inline std::pair<std::int64_t, std::int64_t> part_range(std::int64_t n, int i, i
   return {b, e};
 }
 
+/// Splits [0, n) into `parts` ranges (part_range with `align`) and runs f(lo, hi) for each non-empty
+/// one through parallel_parts: the shape of every split element-wise pass and row loop.
+template <class F>
+void parallel_ranges(std::int64_t n, int parts, F&& f, std::int64_t align = 64) {
+  parallel_parts(parts, [&](int i, int np) {
+    const auto [lo, hi] = part_range(n, i, np, align);
+    if (lo < hi) f(lo, hi);
+  });
+}
+
 }  // namespace xgrad::kernels

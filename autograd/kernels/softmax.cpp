@@ -220,10 +220,9 @@ Tensor softmax(const Tensor& x, std::int64_t dim, bool log) {
     const T* px = ptr<T>(xc);
     T* po = mptr<T>(out);
     // rows (outer blocks) are independent: large inputs split them over xgrad's workers, bit-identically
-    parallel_parts(outer_parts(out.numel(), outer), [&](int part, int parts) {
-      const auto [lo, hi] = part_range(outer, part, parts, 1);
-      if (lo < hi) softmax_impl(px + lo * n * inner, po + lo * n * inner, hi - lo, n, inner, log);
-    });
+    parallel_ranges(
+        outer, outer_parts(out.numel(), outer),
+        [&](std::int64_t lo, std::int64_t hi) { softmax_impl(px + lo * n * inner, po + lo * n * inner, hi - lo, n, inner, log); }, 1);
   });
   return out;
 }
@@ -238,11 +237,13 @@ Tensor softmax_backward(const Tensor& y, const Tensor& g, std::int64_t dim, bool
     using T = decltype(tag);
     const T *py = ptr<T>(yc), *pg = ptr<T>(gc);
     T* po = mptr<T>(out);
-    parallel_parts(outer_parts(out.numel(), outer), [&](int part, int parts) {
-      const auto [lo, hi] = part_range(outer, part, parts, 1);
-      const std::int64_t at = lo * n * inner;
-      if (lo < hi) softmax_backward_impl(py + at, pg + at, po + at, hi - lo, n, inner, log);
-    });
+    parallel_ranges(
+        outer, outer_parts(out.numel(), outer),
+        [&](std::int64_t lo, std::int64_t hi) {
+          const std::int64_t at = lo * n * inner;
+          softmax_backward_impl(py + at, pg + at, po + at, hi - lo, n, inner, log);
+        },
+        1);
   });
   return out;
 }

@@ -63,6 +63,27 @@ bool bit_equal(const Tensor& x, const Tensor& y) {
   return x.shape() == y.shape() && x.to(kFloat64).to_vector<double>() == y.to(kFloat64).to_vector<double>();
 }
 
+// Runs compute() at one thread and at two, checks every result bit-equal across the two, and returns
+// the two-thread results.
+template <class F>
+std::vector<Tensor> check_same_at_one_and_two_threads(F&& compute) {
+  std::vector<Tensor> one, two;
+  {
+    const ThreadCount threads(1);
+    one = compute();
+  }
+  {
+    const ThreadCount threads(2);
+    two = compute();
+  }
+  REQUIRE(one.size() == two.size());
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    CAPTURE(i);
+    CHECK(bit_equal(one[i], two[i]));
+  }
+  return two;
+}
+
 }  // namespace
 
 TEST_CASE("set_num_threads / get_num_threads") {
@@ -154,20 +175,7 @@ TEST_CASE("set_num_threads(2): large element-wise ops are bit-equal to one threa
       }
       return r;
     };
-    std::vector<Tensor> one, two;
-    {
-      const ThreadCount threads(1);
-      one = all();
-    }
-    {
-      const ThreadCount threads(2);
-      two = all();
-    }
-    REQUIRE(one.size() == two.size());
-    for (std::size_t i = 0; i < one.size(); ++i) {
-      CAPTURE(i);
-      CHECK(bit_equal(one[i], two[i]));
-    }
+    const std::vector<Tensor> two = check_same_at_one_and_two_threads(all);
     // and the values are the formulas, element by element, at both ends of each range
     const std::vector<double> va = a.to(kFloat64).to_vector<double>(), vb = b.to(kFloat64).to_vector<double>();
     const std::vector<double> sum = two[0].to(kFloat64).to_vector<double>(), prod = two[2].to(kFloat64).to_vector<double>();
@@ -216,19 +224,7 @@ TEST_CASE("set_num_threads(2): softmax and log_softmax split their rows, bit-equ
         }
         return r;
       };
-      std::vector<Tensor> one, two;
-      {
-        const ThreadCount threads(1);
-        one = all();
-      }
-      {
-        const ThreadCount threads(2);
-        two = all();
-      }
-      for (std::size_t i = 0; i < one.size(); ++i) {
-        CAPTURE(i);
-        CHECK(bit_equal(one[i], two[i]));
-      }
+      const std::vector<Tensor> two = check_same_at_one_and_two_threads(all);
       // every row of the split result is a distribution: softmax sums to 1 along dim, exp(log_softmax) too
       const Tensor s1 = two[0].sum({c.dim}).to(kFloat64), s2 = two[2].exp().sum({c.dim}).to(kFloat64);
       const double tol = dt == kFloat32 ? 1e-4 : 1e-12;
